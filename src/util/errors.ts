@@ -1,0 +1,113 @@
+// Every failure a user can cause or meet is one of these: one line of message, one documented exit code
+// (README "Exit codes"). Anything else reaching the CLI is a bug and exits 1.
+
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  invalidInput: 3,
+  environment: 4,
+  connect: 5,
+  hostKey: 6,
+  remoteCommand: 7,
+  registry: 8,
+  notFound: 9,
+  timeout: 10,
+  interrupted: 130,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class BerthError extends Error {
+  readonly exitCode: ExitCodeValue;
+  constructor(message: string, exitCode: ExitCodeValue, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Wrong flags or arguments on the command line. */
+export class UsageError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.usage, options);
+  }
+}
+
+/** A file the user wrote (Clusterfile, Kubefile, config) is malformed; the message names file, line, field. */
+export class InputError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.invalidInput, options);
+  }
+}
+
+/** The local machine cannot do this: not root, not Linux, a program missing, an address in use. */
+export class EnvironmentError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.environment, options);
+  }
+}
+
+/** A host could not be reached or refused our credentials. */
+export class ConnectError extends BerthError {
+  constructor(
+    readonly host: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${host}: ${message}`, ExitCode.connect, options);
+  }
+}
+
+/** A host presented a key other than the one recorded for it. */
+export class HostKeyError extends BerthError {
+  constructor(
+    readonly host: string,
+    message: string,
+  ) {
+    super(`${host}: ${message}`, ExitCode.hostKey);
+  }
+}
+
+/** A command on a host exited non-zero. */
+export class RemoteCommandError extends BerthError {
+  constructor(
+    readonly host: string,
+    readonly command: string,
+    readonly exitStatus: number | null,
+    detail: string,
+  ) {
+    super(`${host}: ${detail}`, ExitCode.remoteCommand);
+  }
+}
+
+/** A registry or image operation failed (network, auth, missing manifest, bad digest). */
+export class RegistryError extends BerthError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, ExitCode.registry, options);
+  }
+}
+
+/** A named local thing (image, cluster, sandbox) does not exist. */
+export class NotFoundError extends BerthError {
+  constructor(message: string) {
+    super(message, ExitCode.notFound);
+  }
+}
+
+export class TimeoutError extends BerthError {
+  constructor(message: string) {
+    super(message, ExitCode.timeout);
+  }
+}
+
+export class InterruptedError extends BerthError {
+  constructor(message = 'interrupted') {
+    super(message, ExitCode.interrupted);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import {
+  clusterPaths,
+  loadOrCreateSecrets,
+  validateClusterName,
+  withClusterLock,
+} from '../../src/apply/state.js';
+
+test('cluster secrets are generated once and stored encrypted', async () => {
+  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  const first = await loadOrCreateSecrets('c1');
+  const second = await loadOrCreateSecrets('c1');
+  assert.deepEqual(second, first);
+  const text = readFileSync(clusterPaths('c1').secrets, 'utf8');
+  for (const v of Object.values(first)) assert.ok(!text.includes(v), 'no plain secret on disk');
+  assert.equal(statSync(clusterPaths('c1').secrets).mode & 0o777, 0o600);
+});
+
+test('one berth process at a time changes a cluster', async () => {
+  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  await withClusterLock('c2', async () => {
+    await assert.rejects(
+      withClusterLock('c2', async () => undefined),
+      /being changed by another berth process/,
+    );
+  });
+  assert.equal(await withClusterLock('c2', async () => 7), 7);
+});
+
+test('cluster names are checked', () => {
+  assert.throws(() => validateClusterName('Bad_Name'), /lowercase/);
+  assert.throws(() => validateClusterName('images'), /reserved/);
+  validateClusterName('prod-1');
+});

@@ -1,0 +1,31 @@
+// Runs a HostAction on this machine, the way a phase runs it on a host: files first, then each command
+// with `sh -e -c`, stopping at the first failure.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { HostAction } from '../../src/runtime/types.js';
+
+export function runLocal(action: HostAction): string {
+  for (const f of action.files ?? []) {
+    mkdirSync(dirname(f.path), { recursive: true });
+    writeFileSync(f.path, f.content);
+    chmodSync(f.path, f.mode ?? 0o644);
+  }
+  let out = '';
+  for (const c of action.commands ?? []) out += sh(c);
+  return out;
+}
+
+export function sh(command: string): string {
+  return execFileSync('sh', ['-e', '-c', command], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Exit status of a command, for status checks. */
+export function shStatus(command: string): number {
+  try {
+    execFileSync('sh', ['-e', '-c', command], { stdio: 'ignore' });
+    return 0;
+  } catch (err) {
+    return (err as { status?: number }).status ?? 1;
+  }
+}

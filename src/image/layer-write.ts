@@ -162,8 +162,16 @@ async function fillPack(pack: tarStream.Pack, entries: LayerEntry[], mtime: Date
     } else {
       const type = e.type === 'dir' ? 'directory' : e.type;
       await new Promise<void>((resolve, reject) => {
-        pack.entry({ ...base, name: e.path, mode: e.mode, type, linkname: e.linkname, size: 0 }, (err) =>
-          err ? reject(err) : resolve(),
+        pack.entry(
+          {
+            ...base,
+            name: e.type === 'dir' ? `${e.path}/` : e.path,
+            mode: e.mode,
+            type,
+            linkname: e.linkname,
+            size: 0,
+          },
+          (err) => (err ? reject(err) : resolve()),
         );
       });
     }

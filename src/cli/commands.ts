@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerGen } from './gen.js';
 import { registerLogin, registerLogout } from './login.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
@@ -7,3 +8,4 @@ import { registerPush } from './push.js';
 // importing them lazily so that `berth --help` stays fast.
 export const commands: Array<(program: Command) => void> = [];
 commands.push(registerPull, registerPush, registerLogin, registerLogout);
+commands.push(registerGen);

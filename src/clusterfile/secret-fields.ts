@@ -1,0 +1,63 @@
+// The Cluster fields that hold credentials. They are encrypted whenever berth writes a Clusterfile and
+// decrypted when it reads one, unless they are `${VAR}` references (then the secret lives elsewhere).
+
+export const secretKeys = ['passwd', 'pkPasswd', 'pkData'] as const;
+
+/** Fields that may hold a `${VAR}` reference resolved from the environment. */
+export const referenceKeys = ['passwd', 'pkPasswd'] as const;
+
+type Path = Array<string | number>;
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Paths of every `ssh` block of a Cluster-shaped object: spec.ssh and each spec.hosts[i].ssh. */
+export function sshBlockPaths(cluster: unknown): Path[] {
+  const spec = isRecord(cluster) ? cluster.spec : undefined;
+  if (!isRecord(spec)) return [];
+  const out: Path[] = [];
+  if (isRecord(spec.ssh)) out.push(['spec', 'ssh']);
+  if (Array.isArray(spec.hosts)) {
+    spec.hosts.forEach((h, i) => {
+      if (isRecord(h) && isRecord(h.ssh)) out.push(['spec', 'hosts', i, 'ssh']);
+    });
+  }
+  return out;
+}
+
+/** Paths of the string values among `keys` in every ssh block. */
+export function sshFieldPaths(cluster: unknown, keys: readonly string[]): Path[] {
+  const out: Path[] = [];
+  for (const block of sshBlockPaths(cluster)) {
+    const ssh = getPath(cluster, block) as Record<string, unknown>;
+    for (const key of keys) if (typeof ssh[key] === 'string') out.push([...block, key]);
+  }
+  return out;
+}
+
+/** Paths of every env list entry: spec.env[k] and spec.hosts[i].env[k]. */
+export function envEntryPaths(cluster: unknown): Path[] {
+  const spec = isRecord(cluster) ? cluster.spec : undefined;
+  if (!isRecord(spec)) return [];
+  const out: Path[] = [];
+  const addList = (list: unknown, base: Path) => {
+    if (Array.isArray(list)) for (let k = 0; k < list.length; k++) out.push([...base, k]);
+  };
+  addList(spec.env, ['spec', 'env']);
+  if (Array.isArray(spec.hosts)) {
+    spec.hosts.forEach((h, i) => {
+      if (isRecord(h)) addList(h.env, ['spec', 'hosts', i, 'env']);
+    });
+  }
+  return out;
+}
+
+export function getPath(obj: unknown, path: Path): unknown {
+  return path.reduce<unknown>((o, k) => (o as Record<string | number, unknown> | undefined)?.[k], obj);
+}
+
+export function setPath(obj: unknown, path: Path, value: unknown): void {
+  const parent = getPath(obj, path.slice(0, -1)) as Record<string | number, unknown>;
+  parent[path[path.length - 1] as string | number] = value;
+}

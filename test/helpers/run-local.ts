@@ -29,3 +29,8 @@ export function shStatus(command: string): number {
     return (err as { status?: number }).status ?? 1;
   }
 }
+
+/** Parses a command with `sh -n`, throwing on a syntax error. */
+export function shSyntax(command: string): void {
+  execFileSync('sh', ['-n', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+}

@@ -1,11 +1,18 @@
 import type { Command } from 'commander';
+import { registerBuild } from './build.js';
 import { registerGen } from './gen.js';
+import { registerImages } from './images.js';
+import { registerInspect } from './inspect.js';
 import { registerLogin, registerLogout } from './login.js';
+import { registerPrune } from './prune.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
+import { registerRmi } from './rmi.js';
+import { registerTag } from './tag.js';
 
 // One line per command module; each module only declares flags and calls into the layers below,
 // importing them lazily so that `berth --help` stays fast.
 export const commands: Array<(program: Command) => void> = [];
 commands.push(registerPull, registerPush, registerLogin, registerLogout);
 commands.push(registerGen);
+commands.push(registerImages, registerInspect, registerTag, registerRmi, registerPrune, registerBuild);

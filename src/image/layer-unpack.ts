@@ -69,12 +69,16 @@ export async function unpackLayers(
   }
 }
 
-/** The uncompressed tar stream of a stored layer (gzip detected by its magic bytes). */
+/** The uncompressed tar stream of a stored layer. */
 export async function openLayer(store: ImageStore, layer: Descriptor): Promise<Readable> {
-  const path = store.blobPath(layer.digest);
+  return openTar(store.blobPath(layer.digest), `layer ${layer.digest}`);
+}
+
+/** A tar file's uncompressed stream, gzip detected by its magic bytes; zstd is refused. */
+export async function openTar(path: string, what: string): Promise<Readable> {
   const head = Buffer.alloc(4);
   const fh = await open(path, 'r').catch(() => {
-    throw new RegistryError(`layer ${layer.digest} is not in the local store; pull the image again`);
+    throw new RegistryError(`${what}: ${path} is missing`);
   });
   try {
     await fh.read(head, 0, 4, 0);
@@ -90,9 +94,7 @@ export async function openLayer(store: ImageStore, layer: Descriptor): Promise<R
   }
   if (head.readUInt32LE(0) === 0xfd2fb528) {
     raw.destroy();
-    throw new RegistryError(
-      `layer ${layer.digest} is zstd-compressed, which berth cannot read; use a gzip image`,
-    );
+    throw new RegistryError(`${what} is zstd-compressed, which berth cannot read; use gzip`);
   }
   return raw;
 }

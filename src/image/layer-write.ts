@@ -92,6 +92,15 @@ export async function collectTree(
   return out;
 }
 
+/** One host file, symlink or directory (not its contents) as the layer entry `path`. */
+export async function pathEntry(abs: string, path: string): Promise<LayerEntry> {
+  const st = await lstat(abs);
+  const mode = st.mode & 0o7777;
+  if (st.isDirectory()) return { path, type: 'dir', mode };
+  if (st.isSymbolicLink()) return { path, type: 'symlink', mode, linkname: await readlink(abs) };
+  return { path, type: 'file', mode, source: abs, size: st.size };
+}
+
 /** Adds the parent directories of every entry that has none, so that extracting never guesses modes. */
 export function withParents(entries: LayerEntry[]): LayerEntry[] {
   const have = new Set(entries.filter((e) => e.type === 'dir').map((e) => e.path));

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+
+export function registerImages(program: Command): void {
+  program
+    .command('images')
+    .description('list the images in the local store')
+    .option('--json', 'print JSON')
+    .action(async (o: { json?: boolean }) => {
+      const { ImageStore } = await import('../image/store.js');
+      const { listImages } = await import('../image/local-images.js');
+      const { formatBytes } = await import('../util/progress.js');
+      const { log } = await import('../util/log.js');
+      const rows = await listImages(new ImageStore());
+      if (o.json) {
+        log.out(JSON.stringify(rows, null, 2));
+        return;
+      }
+      const table = [
+        ['NAME', 'ID', 'SIZE', 'CREATED'],
+        ...rows.map((r) => [r.name, r.id.slice(7, 19), formatBytes(r.size), r.created ?? '']),
+      ];
+      const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
+      for (const row of table)
+        log.out(
+          row
+            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+            .join('  ')
+            .trimEnd(),
+        );
+    });
+}

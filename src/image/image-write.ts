@@ -1,0 +1,41 @@
+import type { ImageStore } from './store.js';
+import { type Descriptor, type ImageConfig, type ImageManifest, MediaType } from './types.js';
+
+// New images berth makes (build, merge) are OCI manifests; layers taken from Docker-typed images get
+// the OCI media type of the same format, so that one manifest never mixes the two families.
+
+const ociLayerType: Record<string, string> = {
+  [MediaType.dockerLayerGzip]: MediaType.ociLayerGzip,
+  'application/vnd.docker.image.rootfs.diff.tar': MediaType.ociLayer,
+};
+
+export function asOciLayer(d: Descriptor): Descriptor {
+  return { mediaType: ociLayerType[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size };
+}
+
+/** Stores config and manifest, tags the manifest as `name` when given, and returns its descriptor. */
+export async function writeImage(
+  store: ImageStore,
+  config: ImageConfig,
+  layers: Descriptor[],
+  name?: string,
+): Promise<{ manifestDescriptor: Descriptor; configDescriptor: Descriptor }> {
+  const configBlob = await store.putBlob(Buffer.from(JSON.stringify(config)));
+  const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, ...configBlob };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDescriptor,
+    layers: layers.map(asOciLayer),
+  };
+  const manifestBlob = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
+  const manifestDescriptor: Descriptor = { mediaType: MediaType.ociManifest, ...manifestBlob };
+  if (name) await store.tag(name, manifestDescriptor);
+  return { manifestDescriptor, configDescriptor };
+}
+
+/** The config timestamp for reproducible images: SOURCE_DATE_EPOCH, else the epoch. */
+export function reproducibleCreated(): string {
+  const n = Number.parseInt(process.env.SOURCE_DATE_EPOCH ?? '0', 10);
+  return new Date((Number.isFinite(n) && n >= 0 ? n : 0) * 1000).toISOString().replace('.000Z', 'Z');
+}

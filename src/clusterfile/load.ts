@@ -89,7 +89,7 @@ function issueError(
     withLines.length > 1
       ? ` (and ${withLines.length - 1} more problem${withLines.length > 2 ? 's' : ''})`
       : '';
-  if (first.flag) return new UsageError(`${first.flag}: ${formatPath(first.path)}: ${first.message}${more}`);
+  if (first.flag) return new UsageError(`${first.flag}: ${first.message}${more}`);
   const where = first.line === undefined ? src.file : `${src.file}:${first.line}`;
   return new InputError(`${where}: ${formatPath(first.path)}: ${first.message}${more}`);
 }
@@ -115,7 +115,12 @@ function applyOverrides(doc: Document, sets: SetOverride[], envArgs: string[]): 
   return envCount;
 }
 
-function checkReferences(src: Source, raw: unknown, environment: NodeJS.ProcessEnv): void {
+function checkReferences(
+  src: Source,
+  raw: unknown,
+  environment: NodeJS.ProcessEnv,
+  flagFor: (path: FieldPath) => string | undefined,
+): void {
   const paths = [...sshFieldPaths(raw, referenceKeys), ...envEntryPaths(raw)];
   for (const path of paths) {
     const value = getPath(raw, path);
@@ -123,9 +128,11 @@ function checkReferences(src: Source, raw: unknown, environment: NodeJS.ProcessE
     const checked = path.includes('env') ? value.slice(value.indexOf('=') + 1) : value;
     const unset = referencedVariables(checked).find((name) => environment[name] === undefined);
     if (unset !== undefined) {
-      throw issueError(src, [
-        { path, message: `\${${unset}} is not set in the environment; export ${unset} or write the value` },
-      ]);
+      throw issueError(
+        src,
+        [{ path, message: `\${${unset}} is not set in the environment; export ${unset} or write the value` }],
+        flagFor,
+      );
     }
   }
 }
@@ -145,7 +152,7 @@ function loadCluster(src: Source, options: LoadOptions): Cluster {
   const envStart = applyOverrides(src.doc, sets, envArgs);
   const flagFor = (path: FieldPath): string | undefined => {
     const set = [...sets].reverse().find((s) => startsWith(path, s.path));
-    if (set) return `--set ${set.text}`;
+    if (set) return `--set ${formatPath(path)}`;
     if (envArgs.length > 0 && startsWith(path, ['spec', 'env']) && Number(path[2]) >= envStart) {
       return `-e ${envArgs[Number(path[2]) - envStart]?.split('=')[0]}`;
     }
@@ -155,7 +162,8 @@ function loadCluster(src: Source, options: LoadOptions): Cluster {
   decryptSecrets(raw);
   const parsed = clusterSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw zodError(src, parsed.error, flagFor);
-  if (options.checkVariables !== false) checkReferences(src, raw, options.environment ?? process.env);
+  if (options.checkVariables !== false)
+    checkReferences(src, raw, options.environment ?? process.env, flagFor);
   return parsed.data;
 }
 
@@ -179,7 +187,7 @@ function loadDistributionDoc(src: Source, kind: string, raw: Record<string, unkn
 export function parseClusterfile(text: string, file: string, options: LoadOptions = {}): LoadedClusterfile {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lines });
-  if (!Array.isArray(docs))
+  if (!Array.isArray(docs) || docs.every((d) => d.contents === null && d.errors.length === 0))
     throw new InputError(`${file}: empty; a Clusterfile needs a kind: Cluster document`);
   let cluster: Cluster | undefined;
   const configs: ConfigDoc[] = [];

@@ -8,7 +8,7 @@ import { registryApiHost } from '../reference.js';
 import { manifestAccept } from '../types.js';
 import { Authenticator, pullScope, pushScope } from './auth.js';
 import { type Credentials, lookupCredentials } from './credentials.js';
-import { allowsPlainHttp, dispatcherFor, type TransportOptions } from './transport.js';
+import { allowsPlainHttp, dispatcherFor, isNamedInsecure, type TransportOptions } from './transport.js';
 
 // One registry host spoken to over the distribution API. Requests carry the scopes they need so that a
 // bearer token for exactly those repositories is used; a 401 on any request is answered by
@@ -81,34 +81,38 @@ export class RegistryClient {
   }
 
   /**
-   * Finds how to reach the registry: HTTPS, or for hosts allowed to be insecure, HTTPS without
-   * verification and then plain HTTP. The probe is `GET /v2/`, whose 401 also teaches the auth scheme.
+   * Finds how to reach the registry: HTTPS, then plain HTTP where transport.ts allows it. The probe is `GET /v2/`, whose 401 also teaches the auth scheme.
    */
   private origin(): Promise<{ origin: string; verify: boolean }> {
     if (!this.base) {
       this.base = (async () => {
         const insecure = allowsPlainHttp(this.host, this.opts);
-        const tries = insecure
-          ? [
-              { origin: `https://${this.host}`, verify: false },
-              { origin: `http://${this.host}`, verify: true },
-            ]
-          : [{ origin: `https://${this.host}`, verify: true }];
+        // Named insecure hosts may present any certificate; loopback hosts get verified HTTPS or plain
+        // HTTP, so that a local registry with a private CA still has its certificate checked.
+        const tries = [
+          { origin: `https://${this.host}`, verify: !isNamedInsecure(this.host, this.opts) },
+          ...(insecure ? [{ origin: `http://${this.host}`, verify: true }] : []),
+        ];
         let lastErr: unknown;
+        let firstErr: unknown;
         for (const t of tries) {
           try {
             const d = await dispatcherFor(this.host, this.opts, t.verify);
             const res = await request(`${t.origin}/v2/`, { method: 'GET', dispatcher: d });
             await res.body.dump();
-            return t;
+            // A registry answers /v2/ with 200 or 401; anything else (an HTTPS port spoken to in plain
+            // HTTP answers 400) is not the API.
+            if (res.statusCode === 200 || res.statusCode === 401) return t;
+            lastErr = new Error(`GET ${t.origin}/v2/ answered HTTP ${res.statusCode}`);
           } catch (err) {
             lastErr = err;
+            firstErr ??= err;
             log.debug(`${t.origin}/v2/: ${errorMessage(err)}`);
           }
         }
-        const why = errorMessage(lastErr);
+        const why = errorMessage(firstErr ?? lastErr);
         const hint =
-          !insecure && /certificate|self.signed|SSL|TLS|wrong version/i.test(why)
+          firstErr && /certificate|self.signed|SSL|TLS/i.test(errorMessage(firstErr))
             ? ` (a private CA: --ca-file or /etc/docker/certs.d/${this.host}/ca.crt; plain HTTP: --insecure-registry ${this.host})`
             : '';
         throw new RegistryError(`${this.host}: cannot connect: ${why}${hint}`, { cause: lastErr });

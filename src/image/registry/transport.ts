@@ -7,7 +7,8 @@ import { InputError } from '../../util/errors.js';
 // How berth reaches a registry host: HTTPS verified against the system CAs plus any CA docker would use
 // for that host (/etc/docker/certs.d/<host>/*.crt, client.cert/client.key) or --ca-file. Plain HTTP only
 // for hosts named insecure (--insecure-registry, BERTH_INSECURE_REGISTRIES) and, as docker does, for
-// loopback hosts (localhost, 127.0.0.0/8, ::1); for those HTTPS is still tried first.
+// loopback hosts (localhost, 127.0.0.0/8, ::1). Named hosts get unverified HTTPS, then HTTP; loopback
+// hosts get verified HTTPS, then HTTP.
 
 export interface TransportOptions {
   /** Hosts (host[:port]) that may be reached over plain HTTP or unverified HTTPS. */
@@ -36,9 +37,13 @@ export function isLoopbackHost(hostPort: string): boolean {
   return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }
 
-export function allowsPlainHttp(hostPort: string, opts: TransportOptions): boolean {
+export function isNamedInsecure(hostPort: string, opts: TransportOptions): boolean {
   const named = [...(opts.insecureRegistries ?? []), ...insecureRegistriesFromEnv()];
-  return isLoopbackHost(hostPort) || named.includes(hostPort) || named.includes(hostOnly(hostPort));
+  return named.includes(hostPort) || named.includes(hostOnly(hostPort));
+}
+
+export function allowsPlainHttp(hostPort: string, opts: TransportOptions): boolean {
+  return isLoopbackHost(hostPort) || isNamedInsecure(hostPort, opts);
 }
 
 async function readIfExists(path: string): Promise<string | undefined> {

@@ -8,6 +8,7 @@ import { registerPrune } from './prune.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
+import { registerSandbox } from './sandbox.js';
 import { registerTag } from './tag.js';
 
 // One line per command module; each module only declares flags and calls into the layers below,
@@ -16,3 +17,4 @@ export const commands: Array<(program: Command) => void> = [];
 commands.push(registerPull, registerPush, registerLogin, registerLogout);
 commands.push(registerGen);
 commands.push(registerImages, registerInspect, registerTag, registerRmi, registerPrune, registerBuild);
+commands.push(registerSandbox);

@@ -1,0 +1,4 @@
+export { sandboxDown } from './down.js';
+export { listSandboxes, loadSandbox } from './store.js';
+export type { Sandbox, SandboxHost } from './types.js';
+export { type SandboxUpOptions, sandboxUp } from './up.js';

@@ -1,0 +1,55 @@
+import { spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
+import { NotFoundError } from '../../src/util/errors.js';
+
+const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+const pending = new Set<string>();
+let exitHookInstalled = false;
+
+// If the test process ends without running its after-hooks (a crash, process.exit), the hosts would
+// outlive it; the exit hook cannot wait for promises, so it runs `berth sandbox down` synchronously.
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const name of pending) {
+      spawnSync(process.execPath, [bin, 'sandbox', 'down', '--name', name], {
+        stdio: 'ignore',
+        env: process.env,
+      });
+    }
+  });
+}
+
+async function down(name: string): Promise<void> {
+  try {
+    await sandboxDown(name);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  pending.delete(name);
+}
+
+/**
+ * Brings a sandbox up for a test and removes it when the test ends (pass or fail). Without a test
+ * context the caller must call sandboxDown itself; the exit hook still covers a crash.
+ */
+export async function withSandbox(
+  t: TestContext | undefined,
+  opts: { name: string; hosts: number; bandwidth?: string },
+): Promise<Sandbox> {
+  installExitHook();
+  pending.add(opts.name);
+  let sandbox: Sandbox;
+  try {
+    sandbox = await sandboxUp(opts);
+  } catch (err) {
+    // A failed up removes what it made; a name clash must not tear down the sandbox that holds it.
+    pending.delete(opts.name);
+    throw err;
+  }
+  t?.after(() => down(opts.name));
+  return sandbox;
+}

@@ -13,14 +13,17 @@ export function asOciLayer(d: Descriptor): Descriptor {
   return { mediaType: ociLayerType[d.mediaType] ?? d.mediaType, digest: d.digest, size: d.size };
 }
 
-/** Stores config and manifest, tags the manifest as `name` when given, and returns its descriptor. */
+/** Stores config (an object or its exact bytes) and manifest, tags the manifest as `name` when given, and returns its descriptor. */
 export async function writeImage(
   store: ImageStore,
-  config: ImageConfig,
+  config: ImageConfig | Uint8Array,
   layers: Descriptor[],
   name?: string,
 ): Promise<{ manifestDescriptor: Descriptor; configDescriptor: Descriptor }> {
-  const configBlob = await store.putBlob(Buffer.from(JSON.stringify(config)));
+  // Config bytes given as received keep their digest (the image id); an object is serialised here.
+  const configBlob = await store.putBlob(
+    config instanceof Uint8Array ? config : Buffer.from(JSON.stringify(config)),
+  );
   const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, ...configBlob };
   const manifest: ImageManifest = {
     schemaVersion: 2,

@@ -33,14 +33,36 @@ export interface ChannelRun {
   stdinPrefix?: string;
   /** Raw stdout goes here instead of being collected as text. */
   stdoutSink?: Writable;
+  /**
+   * Stops the process group `pgid` on the host (from another channel). Without it, a stopped command is
+   * only cut off, not killed.
+   */
+  killGroup?: (pgid: number) => Promise<unknown>;
 }
 
 // Collected output is capped so that a chatty command cannot exhaust memory; lines still stream to onLine.
 const MAX_COLLECTED = 16 * 1024 * 1024;
-// After TERM, a command gets this long to exit before KILL and the channel is closed.
-const KILL_GRACE_MS = 1500;
+// How long a stopped command gets to exit before its channel is closed regardless.
+const STOP_GRACE_MS = 3000;
+const PGID_MARKER = /(?:^|\n)berth-pgid:(\d+)\n/;
 
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, ALRM: 14, TERM: 15 };
+
+/**
+ * The remote command, preceded by a line on stderr giving its process group. sshd starts every exec in a
+ * new session, so the login shell's pid is the group of everything the command starts. Killing that group
+ * is how a command is stopped: sshd refuses signal requests for root logins, and closing the channel does
+ * not end a command that neither reads nor writes (a `sleep`).
+ */
+export function withGroupMarker(command: string): string {
+  return `echo "berth-pgid:$$" >&2; ${command}`;
+}
+
+/** Shell text that stops a process group: TERM, then KILL for whatever is left after about 2 s. */
+export function killGroupCommand(pgid: number): string {
+  const g = `-${pgid}`;
+  return `kill -TERM -- ${g} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- ${g} 2>/dev/null || exit 0; sleep 0.2; done; kill -KILL -- ${g} 2>/dev/null; true`;
+}
 
 function openChannel(client: Client, command: string): Promise<ClientChannel> {
   return new Promise((resolve, reject) => {
@@ -63,13 +85,12 @@ class Collector {
 
 /**
  * Runs one command on its own exec channel (no pty), streaming output and feeding stdin. On timeout or
- * abort the remote command is stopped: sshd delivers the signal to the command's whole process group
- * (TERM, then KILL), and the channel is closed.
+ * abort the command's process group is killed on the host and the channel closed.
  */
 export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOptions): Promise<ExecResult> {
-  if (opts.signal?.aborted)
-    throw new InterruptedError(`${run.label}: interrupted before \`${briefCommand(run.shown)}\``);
-  const channel = await openChannel(client, run.command);
+  const shown = briefCommand(run.shown);
+  if (opts.signal?.aborted) throw new InterruptedError(`${run.label}: interrupted before \`${shown}\``);
+  const channel = await openChannel(client, withGroupMarker(run.command));
   const stdout = new Collector();
   const stderr = new Collector();
   let lastErrLine = '';
@@ -78,18 +99,20 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
     if (l.trim() !== '') lastErrLine = l.trim();
     opts.onLine?.(l, 'stderr');
   });
+  let pgid: number | undefined;
+  let errHead: Buffer | undefined = Buffer.alloc(0);
 
   return new Promise<ExecResult>((resolve, reject) => {
     let exitCode: number | undefined;
     let stopReason: Error | undefined;
-    let killTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
     let settled = false;
 
     const finish = (err?: Error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timeout);
-      clearTimeout(killTimer);
+      clearTimeout(closeTimer);
       opts.signal?.removeEventListener('abort', onAbort);
       if (err) return reject(err);
       outLines.end();
@@ -102,7 +125,7 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
             run.label,
             run.shown,
             result.code,
-            `\`${briefCommand(run.shown)}\` exited ${result.code}: ${why}`,
+            `\`${shown}\` exited ${result.code}: ${why}`,
           ),
         );
       }
@@ -110,38 +133,34 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
     };
 
     const stop = (reason: Error) => {
-      if (stopReason) return;
+      if (stopReason || settled) return;
       stopReason = reason;
-      const send = (sig: string) => {
-        try {
-          channel.signal(sig);
-        } catch {
-          // The channel is already closed; nothing left to signal.
-        }
-      };
-      send('TERM');
-      killTimer = setTimeout(() => {
-        send('KILL');
+      channel.end();
+      if (pgid !== undefined && run.killGroup) run.killGroup(pgid).catch(() => undefined);
+      closeTimer = setTimeout(() => {
         channel.close();
         finish(reason);
-      }, KILL_GRACE_MS);
-      channel.end();
+      }, STOP_GRACE_MS);
     };
 
-    const onAbort = () =>
-      stop(new InterruptedError(`${run.label}: interrupted \`${briefCommand(run.shown)}\``));
+    const onAbort = () => stop(new InterruptedError(`${run.label}: interrupted \`${shown}\``));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
     const timeout = opts.timeoutMs
       ? setTimeout(
           () =>
             stop(
               new TimeoutError(
-                `${run.label}: \`${briefCommand(run.shown)}\` still running after ${opts.timeoutMs! / 1000} s`,
+                `${run.label}: \`${shown}\` still running after ${(opts.timeoutMs ?? 0) / 1000} s`,
               ),
             ),
           opts.timeoutMs,
         )
       : undefined;
+
+    const onStderr = (chunk: Buffer) => {
+      stderr.add(chunk);
+      errLines.push(chunk);
+    };
 
     channel.on('exit', (code: number | null, signalName?: string) => {
       exitCode = typeof code === 'number' ? code : 128 + (SIGNALS[signalName ?? ''] ?? 0);
@@ -158,10 +177,25 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       outLines.push(chunk);
     });
     channel.stderr.on('data', (chunk: Buffer) => {
-      stderr.add(chunk);
-      errLines.push(chunk);
+      if (errHead === undefined) return onStderr(chunk);
+      // The process group marker comes first (after any login banner); it is not the command's output.
+      errHead = Buffer.concat([errHead, chunk]);
+      const m = PGID_MARKER.exec(errHead.toString('latin1'));
+      if (!m && errHead.length < 4096) return;
+      const rest = m
+        ? Buffer.concat([
+            errHead.subarray(0, m.index + (m[0].startsWith('\n') ? 1 : 0)),
+            errHead.subarray(m.index + m[0].length),
+          ])
+        : errHead;
+      if (m) pgid = Number(m[1]);
+      errHead = undefined;
+      if (stopReason && pgid !== undefined) run.killGroup?.(pgid).catch(() => undefined);
+      if (rest.length > 0) onStderr(rest);
     });
     channel.on('close', () => {
+      if (errHead !== undefined && errHead.length > 0) onStderr(errHead);
+      errHead = undefined;
       if (stopReason) return finish(stopReason);
       if (run.stdoutSink) run.stdoutSink.end(() => finish());
       else finish();
@@ -173,9 +207,7 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
     if (input === undefined) channel.end();
     else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
     else {
-      input.on('error', (err) => {
-        stop(err);
-      });
+      input.on('error', (err) => stop(err));
       input.pipe(channel);
     }
   });

@@ -133,11 +133,11 @@ function entryHeader(e: LocalEntry): Partial<tarStream.Header> & { name: string 
 }
 
 /** One tar stream: the placement script, then the entries to send. */
-function archive(tree: LocalTree, script: string, entries: LocalEntry[], rootDir: boolean): Readable {
+function archive(tree: LocalTree, script: string, entries: LocalEntry[]): Readable {
   const pack = tarStream.pack();
   (async () => {
     pack.entry({ name: 'place.sh', mode: 0o644, mtime: new Date() }, script);
-    if (rootDir) pack.entry({ name: 't', type: 'directory', mode: tree.rootMode, mtime: new Date() });
+    pack.entry({ name: 't', type: 'directory', mode: tree.rootMode, mtime: new Date() });
     for (const e of entries) {
       if (e.type === 'file') await writeEntry(pack.entry(entryHeader(e)), tree.path(e.rel));
       else pack.entry(entryHeader(e));
@@ -173,7 +173,7 @@ export async function copyTree(
   const fresh = !remote.exists;
   const toSend = fresh ? tree.entries : diff.send;
   const script = placementScript(dest, tree, diff, fresh);
-  await run(receiveCommand(dest), { ...opts, stdin: archive(tree, script, toSend, fresh) });
+  await run(receiveCommand(dest), { ...opts, stdin: archive(tree, script, toSend) });
   const sent = toSend.filter((e) => e.type === 'file');
   return {
     bytesSent: sent.reduce((n, e) => n + e.size, 0),

@@ -223,6 +223,10 @@ export async function saveImagesToRegistryDir(
       `saved ${result.saved.length} images (${formatBytes(result.downloaded)} downloaded), ${result.skipped.length} already present`,
     );
   }
+  // Report in the order given, not the order the parallel saves finished.
+  const order = (list: string[]) => unique.filter((r) => list.includes(r));
+  result.saved = order(result.saved);
+  result.skipped = order(result.skipped);
   await rmdir(partialDir).catch(() => undefined);
   log.debug(`registry dir ${dir}: ${blobJobs.size} blobs`);
   return result;

@@ -63,10 +63,14 @@ export function expandAddress(text: string): string[] {
     return [trimmed];
   }
   const startText = trimmed.slice(0, dash);
-  const end = splitAddress(trimmed.slice(dash + 1));
-  if (!isIPv4(startText) || !isIPv4(end.ip)) {
-    throw new Error(`"${text}" is not an IP address or an IPv4 range like 10.0.0.2-10.0.0.9`);
+  const notRange = new Error(`"${text}" is not an IP address or an IPv4 range like 10.0.0.2-10.0.0.9`);
+  let end: HostAddress;
+  try {
+    end = splitAddress(trimmed.slice(dash + 1));
+  } catch {
+    throw notRange;
   }
+  if (!isIPv4(startText) || !isIPv4(end.ip)) throw notRange;
   const first = ipv4ToNumber(startText);
   const last = ipv4ToNumber(end.ip);
   if (last < first) throw new Error(`range "${text}" ends before it starts`);

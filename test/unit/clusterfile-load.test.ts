@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these tests write ${VAR} references literally
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -317,7 +318,7 @@ spec: { network: { provider: calico } }
     distributionDocs.map((d) => `${d.distribution}/${d.kind}`),
     ['kubeadm/InitConfiguration', 'kubeadm/ClusterConfiguration', 'k3s/K3sConfig', 'k0s/ClusterConfig'],
   );
-  assert.deepEqual((distributionDocs[2]?.object.spec as Record<string, unknown>).server, {
+  assert.deepEqual((distributionDocs[2]!.object.spec as Record<string, unknown>).server, {
     'cluster-cidr': '10.42.0.0/16',
     disable: ['traefik'],
   });

@@ -1,0 +1,344 @@
+// The k3s distribution: servers with embedded etcd (cluster-init on the first master), agents joining
+// through the node-local balancer. Every method returns files and shell for the phases to run.
+
+import { isSeq, parseDocument } from 'yaml';
+import { waitForPortCommand } from '../../registry/config.js';
+import { removeHostsEntries, setHostsEntry } from '../../registry/etc-hosts.js';
+import { k3sRegistriesYaml, mirrorSecrets } from '../../registry/mirrors.js';
+import { InputError } from '../../util/errors.js';
+import { installBalancer, resetBalancer } from '../balancer.js';
+import { installService, removeService, type ServiceSpec } from '../services.js';
+import { shq } from '../shell.js';
+import type {
+  ClusterHost,
+  FileSpec,
+  HostAction,
+  HostStep,
+  KubeconfigSource,
+  Runtime,
+  RuntimeContext,
+} from '../types.js';
+import { k3sConfigYaml } from './config.js';
+
+const bin = '/usr/local/bin/k3s';
+const configDir = '/etc/rancher/k3s';
+const dataDir = '/var/lib/rancher/k3s';
+/** Paths berth created (absent before it ran); reset removes exactly these. */
+const createdRecord = '/etc/berth/k3s-created';
+const readyTimeoutSeconds = 300;
+
+const serverService: ServiceSpec = {
+  name: 'k3s',
+  description: 'k3s server (berth)',
+  command: `${bin} server`,
+  systemd: { type: 'notify', killMode: 'process', delegate: true },
+};
+const agentService: ServiceSpec = {
+  name: 'k3s-agent',
+  description: 'k3s agent (berth)',
+  command: `${bin} agent`,
+  systemd: { type: 'notify', killMode: 'process', delegate: true },
+};
+
+function masterIps(ctx: RuntimeContext): string[] {
+  return ctx.masters.map((m) => m.ip);
+}
+
+function master0(ctx: RuntimeContext): ClusterHost {
+  const m = ctx.masters[0];
+  if (!m) throw new Error('a k3s cluster needs at least one master');
+  return m;
+}
+
+function apiUrl(ctx: RuntimeContext): string {
+  return `https://${ctx.apiServerDomain}:${ctx.apiPort}`;
+}
+
+function secretsOf(ctx: RuntimeContext): string[] {
+  return [
+    ctx.secrets.token,
+    ...(ctx.secrets.agentToken ? [ctx.secrets.agentToken] : []),
+    ...mirrorSecrets(ctx.registry),
+  ];
+}
+
+/** Remembers `path` in the record when it does not exist yet, so reset removes only what berth made. */
+function rememberIfAbsent(path: string): string {
+  const p = shq(path);
+  return `if [ ! -e ${p} ] && [ ! -L ${p} ] && ! grep -qxF ${p} ${createdRecord} 2>/dev/null; then mkdir -p /etc/berth && echo ${p} >> ${createdRecord}; fi`;
+}
+
+/** The k3s binary from the image, plus kubectl/crictl/ctr links where no such program exists. */
+function installBinaryCommands(ctx: RuntimeContext): string[] {
+  const src = shq(`${ctx.rootfsDir}/bin/k3s`);
+  const links = ['kubectl', 'crictl', 'ctr'].map(
+    (tool) =>
+      `if ! command -v ${tool} >/dev/null 2>&1 && [ ! -e /usr/local/bin/${tool} ]; then ${rememberIfAbsent(`/usr/local/bin/${tool}`)}; ln -s k3s /usr/local/bin/${tool}; fi`,
+  );
+  return [
+    `[ -f ${src} ] || { echo "the cluster image has no bin/k3s (looked for ${src})" >&2; exit 1; }`,
+    ...['/etc/cni', '/opt/cni', '/var/lib/cni', bin].map(rememberIfAbsent),
+    `if ! cmp -s ${src} ${bin}; then install -m 0755 ${src} ${bin}.new && mv -f ${bin}.new ${bin}; fi`,
+    ...links,
+  ];
+}
+
+function hostFiles(ctx: RuntimeContext, config: string): FileSpec[] {
+  return [
+    { path: `${configDir}/config.yaml`, content: config, mode: 0o600 },
+    { path: `${configDir}/registries.yaml`, content: k3sRegistriesYaml(ctx.registry), mode: 0o600 },
+  ];
+}
+
+function nodeName(host: ClusterHost): Record<string, unknown> {
+  return host.hostname ? { 'node-name': host.hostname } : {};
+}
+
+function serverConfig(ctx: RuntimeContext, host: ClusterHost, first: boolean): string {
+  return k3sConfigYaml({
+    role: 'server',
+    imageDefaultConfig: ctx.imageDefaultConfig,
+    distributionConfig: ctx.distributionConfig,
+    required: {
+      token: ctx.secrets.token,
+      'agent-token': ctx.secrets.agentToken,
+      'cluster-init': first ? true : undefined,
+      server: first ? undefined : apiUrl(ctx),
+      'node-ip': host.ip,
+      ...nodeName(host),
+      'https-listen-port': ctx.apiPort,
+      'tls-san': [ctx.apiServerDomain, ctx.vip, ...masterIps(ctx)],
+      'write-kubeconfig-mode': '0600',
+    },
+  });
+}
+
+function agentConfig(ctx: RuntimeContext, host: ClusterHost): string {
+  return k3sConfigYaml({
+    role: 'agent',
+    imageDefaultConfig: ctx.imageDefaultConfig,
+    distributionConfig: ctx.distributionConfig,
+    required: {
+      token: ctx.secrets.agentToken ?? ctx.secrets.token,
+      server: apiUrl(ctx),
+      'node-ip': host.ip,
+      ...nodeName(host),
+    },
+  });
+}
+
+function waitForApi(ctx: RuntimeContext, host: ClusterHost): string {
+  return waitForPortCommand(
+    '127.0.0.1',
+    ctx.apiPort,
+    readyTimeoutSeconds,
+    `${host.ip}: k3s did not serve port ${ctx.apiPort} within ${readyTimeoutSeconds} s; see journalctl -u k3s or /var/log/berth/k3s.log`,
+  );
+}
+
+function merge(host: string, description: string, parts: HostAction[], secrets: string[]): HostStep {
+  return {
+    host,
+    description,
+    files: parts.flatMap((p) => p.files ?? []),
+    commands: parts.flatMap((p) => p.commands ?? []),
+    secrets,
+  };
+}
+
+function serverStep(ctx: RuntimeContext, host: ClusterHost, first: boolean): HostStep {
+  const m0 = master0(ctx);
+  const service = installService(serverService);
+  return merge(
+    host.ip,
+    first ? `start the first k3s server on ${host.ip}` : `join k3s server ${host.ip} to ${m0.ip}`,
+    [
+      {
+        description: 'names and binary',
+        commands: [
+          setHostsEntry(ctx.registry.hostIp, ctx.registry.domain),
+          // a joining server reaches the cluster through master0, then serves the name itself
+          setHostsEntry(m0.ip, ctx.apiServerDomain),
+          ...installBinaryCommands(ctx),
+        ],
+        files: hostFiles(ctx, serverConfig(ctx, host, first)),
+      },
+      service,
+      {
+        description: 'wait for the API',
+        commands: [
+          waitForApi(ctx, host),
+          `${waitForKubeconfig()}`,
+          ...(first ? [] : [setHostsEntry(host.ip, ctx.apiServerDomain)]),
+        ],
+      },
+    ],
+    secretsOf(ctx),
+  );
+}
+
+function waitForKubeconfig(): string {
+  return `i=0; until [ -s ${configDir}/k3s.yaml ]; do i=$((i + 1)); if [ $i -ge ${readyTimeoutSeconds} ]; then echo "k3s wrote no ${configDir}/k3s.yaml within ${readyTimeoutSeconds} s" >&2; exit 1; fi; sleep 1; done`;
+}
+
+function agentStep(ctx: RuntimeContext, host: ClusterHost): HostStep {
+  const lb = nodeBalancingSyncAction(ctx, host);
+  return merge(
+    host.ip,
+    `join k3s agent ${host.ip}`,
+    [
+      {
+        description: 'names and binary',
+        commands: [setHostsEntry(ctx.registry.hostIp, ctx.registry.domain), ...installBinaryCommands(ctx)],
+        files: hostFiles(ctx, agentConfig(ctx, host)),
+      },
+      lb,
+      installService(agentService),
+    ],
+    secretsOf(ctx),
+  );
+}
+
+function nodeBalancingSyncAction(ctx: RuntimeContext, node: ClusterHost): HostAction {
+  const lb = installBalancer({ vip: ctx.vip, port: ctx.apiPort, nodeIp: node.ip, masters: masterIps(ctx) });
+  return {
+    description: `point ${node.ip}'s API balancer at ${masterIps(ctx).join(', ')}`,
+    files: lb.files,
+    commands: [...(lb.commands ?? []), setHostsEntry(ctx.vip, ctx.apiServerDomain)],
+  };
+}
+
+/** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
+function nodeNameByIp(ip: string): string {
+  const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
+  return `${bin} kubectl get nodes -o jsonpath=${shq(jsonpath)} | awk -v ip=${shq(ip)} '$2 == ip { print $1 }'`;
+}
+
+function deleteNodeStep(via: ClusterHost, host: ClusterHost): HostStep {
+  const name = host.hostname ? shq(host.hostname) : `"$(${nodeNameByIp(host.ip)})"`;
+  return {
+    host: via.ip,
+    description: `remove node ${host.ip} from the cluster`,
+    commands: [
+      `name=${name}; if [ -n "$name" ]; then ${bin} kubectl drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${bin} kubectl delete node "$name" --ignore-not-found; fi`,
+    ],
+  };
+}
+
+function resetAction(ctx: RuntimeContext): HostAction {
+  const lb = resetBalancer(ctx.vip);
+  const ipt = (tool: string) =>
+    `if command -v ${tool}-save >/dev/null 2>&1 && ${tool}-save | grep -qiE 'KUBE-|CNI-|flannel'; then ${tool}-save | grep -v KUBE- | grep -v CNI- | grep -iv flannel | ${tool}-restore; fi`;
+  return {
+    description: 'remove k3s and everything it made',
+    commands: [
+      ...removeService(serverService.name),
+      ...removeService(agentService.name),
+      // containerd shims outlive the service (they run in their own sessions)
+      `for d in /proc/[0-9]*; do case "$(readlink "$d/exe" 2>/dev/null)" in ${dataDir}/data/*/bin/containerd-shim*) kill -9 "\${d#/proc/}" 2>/dev/null || : ;; esac; done`,
+      `awk '{ print $2 }' /proc/self/mounts | grep -E '^(/run/k3s|/var/lib/kubelet|${dataDir}|/run/netns/cni-)' | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done`,
+      `if command -v ip >/dev/null 2>&1; then
+for n in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }'); do ip netns delete "$n"; done
+for l in $(ip -o link show master cni0 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do ip link delete "$l" 2>/dev/null || :; done
+for l in cni0 flannel.1 flannel-v6.1 flannel-wg flannel-wg-v6 kube-ipvs0; do ip link delete "$l" 2>/dev/null || :; done
+fi`,
+      ipt('iptables'),
+      ipt('ip6tables'),
+      ...(lb.commands ?? []),
+      'rm -rf /etc/rancher /var/lib/rancher /var/lib/kubelet /run/k3s /run/flannel /var/lib/cni',
+      `if [ -f ${createdRecord} ]; then while read -r p; do rm -rf "$p"; done < ${createdRecord}; rm -f ${createdRecord}; fi`,
+      removeHostsEntries(ctx.apiServerDomain),
+      removeHostsEntries(ctx.registry.domain),
+      'rmdir /etc/berth 2>/dev/null || :',
+    ],
+  };
+}
+
+function upgradeStep(ctx: RuntimeContext, host: ClusterHost, server: boolean, version: string): HostStep {
+  const service = server ? serverService.name : agentService.name;
+  return {
+    host: host.ip,
+    description: `upgrade k3s on ${host.ip} to ${version}`,
+    commands: [
+      ...installBinaryCommands(ctx),
+      `${bin} --version | grep -qF ${shq(`k3s version ${version}`)} || { echo "${host.ip}: ${ctx.rootfsDir}/bin/k3s is not k3s ${version}" >&2; exit 1; }`,
+      `if [ -d /run/systemd/system ]; then systemctl restart ${service}; else sh /usr/local/lib/berth/supervise stop ${service} && sh /usr/local/lib/berth/supervise start ${service}; fi`,
+      ...(server ? [waitForApi(ctx, host)] : []),
+    ],
+  };
+}
+
+export const k3sRuntime: Runtime = {
+  name: 'k3s',
+  init(ctx) {
+    return [serverStep(ctx, master0(ctx), true)];
+  },
+  joinMasters(ctx, hosts) {
+    return hosts.map((h) => serverStep(ctx, h, false));
+  },
+  joinNodes(ctx, hosts) {
+    return hosts.map((h) => agentStep(ctx, h));
+  },
+  deleteMasters(ctx, hosts) {
+    const leaving = new Set(hosts.map((h) => h.ip));
+    const stays = ctx.masters.find((m) => !leaving.has(m.ip));
+    return hosts.flatMap((h) => [
+      ...(stays ? [deleteNodeStep(stays, h)] : []),
+      { host: h.ip, ...resetAction(ctx) },
+    ]);
+  },
+  deleteNodes(ctx, hosts) {
+    const via = master0(ctx);
+    return hosts.flatMap((h) => [deleteNodeStep(via, h), { host: h.ip, ...resetAction(ctx) }]);
+  },
+  reset(ctx) {
+    return resetAction(ctx);
+  },
+  upgrade(ctx, version) {
+    return [
+      ...ctx.masters.map((m) => upgradeStep(ctx, m, true, version)),
+      ...ctx.nodes.map((n) => upgradeStep(ctx, n, false, version)),
+    ];
+  },
+  joinToken(ctx) {
+    return ctx.secrets.token;
+  },
+  kubeconfig(ctx): KubeconfigSource {
+    const url = `https://${master0(ctx).ip}:${ctx.apiPort}`;
+    return {
+      remotePath: `${configDir}/k3s.yaml`,
+      rewrite(content) {
+        const doc = parseDocument(content);
+        const clusters = doc.get('clusters');
+        if (!isSeq(clusters) || clusters.items.length === 0) {
+          throw new InputError(
+            `${configDir}/k3s.yaml on ${master0(ctx).ip} names no cluster to point at ${url}`,
+          );
+        }
+        clusters.items.forEach((_, i) => {
+          doc.setIn(['clusters', i, 'cluster', 'server'], url);
+        });
+        return doc.toString();
+      },
+    };
+  },
+  certificates() {
+    const tls = `${dataDir}/server/tls`;
+    return [
+      `${tls}/client-ca.crt`,
+      `${tls}/server-ca.crt`,
+      `${tls}/request-header-ca.crt`,
+      `${tls}/serving-kube-apiserver.crt`,
+      `${tls}/client-admin.crt`,
+      `${tls}/client-controller.crt`,
+      `${tls}/client-scheduler.crt`,
+      `${tls}/etcd/server-client.crt`,
+      `${tls}/etcd/peer-server-client.crt`,
+      `${dataDir}/agent/serving-kubelet.crt`,
+      `${dataDir}/agent/client-kubelet.crt`,
+    ];
+  },
+  nodeBalancingSync(ctx, node) {
+    return nodeBalancingSyncAction(ctx, node);
+  },
+};

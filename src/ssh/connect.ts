@@ -96,7 +96,16 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
   let hostKeyError: HostKeyError | undefined;
   let recordKey: Promise<void> | undefined;
 
+  const pinned = spec.hostKey ? Buffer.from(spec.hostKey.trim().split(/\s+/)[1] ?? '', 'base64') : undefined;
   const verify = (blob: Buffer): boolean => {
+    if (pinned) {
+      if (pinned.equals(blob)) return true;
+      hostKeyError = new HostKeyError(
+        label,
+        `host key ${fingerprint(blob)} is not the expected ${fingerprint(pinned)}; the host was replaced or this is not the host you meant`,
+      );
+      return false;
+    }
     const check = checkHostKey(entries, pattern, blob);
     if (check.status === 'known') return true;
     if (check.status === 'changed' && !opts.acceptNewHostKey) {
@@ -128,7 +137,11 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
     readyTimeout: opts.timeoutMs,
     keepaliveInterval: 15_000,
     keepaliveCountMax: 4,
-    algorithms: { serverHostKey: hostKeyAlgorithms(recordedTypes(entries, pattern)) as never },
+    algorithms: {
+      serverHostKey: hostKeyAlgorithms(
+        pinned ? [keyTypeOf(pinned)] : recordedTypes(entries, pattern),
+      ) as never,
+    },
     hostVerifier: (key: Buffer) => verify(key),
     authHandler: authMethods(spec) as never,
   };

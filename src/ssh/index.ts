@@ -19,7 +19,14 @@ export type { ExecOptions, ExecResult } from './exec.js';
 export type { PutFileOptions } from './files.js';
 export { parseHostList } from './host-list.js';
 export { LocalTree } from './local-tree.js';
-export { copyToHosts, type ExecManyOptions, execOnHosts, type HostOutcome, throwOnFailure } from './many.js';
+export {
+  copyToHosts,
+  type ExecManyOptions,
+  execOnHosts,
+  type HostOutcome,
+  onEachHost,
+  throwOnFailure,
+} from './many.js';
 export { SshPool, type SshPoolOptions } from './pool.js';
 export { SshSession } from './session.js';
 export { shellQuote } from './shell.js';

@@ -2,6 +2,7 @@ import { settleLimit } from '../util/pool.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { LocalTree } from './local-tree.js';
 import type { SshPool } from './pool.js';
+import type { SshSession } from './session.js';
 import type { TreeCopyResult } from './tree-copy.js';
 import { type HostSpec, hostLabel } from './types.js';
 
@@ -30,6 +31,16 @@ async function onHosts<T>(
       ? { host, ok: true, value: s.value }
       : { host, ok: false, error: s.reason instanceof Error ? s.reason : new Error(String(s.reason)) };
   });
+}
+
+/** Runs `fn` with a session on every host, at most `concurrency` (20) at once, never throwing. */
+export function onEachHost<T>(
+  pool: SshPool,
+  hosts: HostSpec[],
+  fn: (session: SshSession) => Promise<T>,
+  opts: ManyOptions = {},
+): Promise<HostOutcome<T>[]> {
+  return onHosts(hosts, opts.concurrency, async (spec) => fn(await pool.session(spec)));
 }
 
 /** Runs one command on every host (connecting through the pool), never throwing: see each outcome. */

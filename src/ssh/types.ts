@@ -12,6 +12,11 @@ export interface HostSpec {
   passphrase?: string;
   sudoPassword?: string;
   agent?: string;
+  /**
+   * The host's public key as an OpenSSH line (`ssh-ed25519 AAAA...`), when known from elsewhere (a sandbox):
+   * it is required to match and known_hosts is left alone.
+   */
+  hostKey?: string;
 }
 
 export function hostPort(spec: HostSpec): number {

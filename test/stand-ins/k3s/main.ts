@@ -40,6 +40,7 @@ function appHelp(): string {
     '',
     'GLOBAL OPTIONS:',
     '   --debug                     (logging) Turn on debug logs [$K3S_DEBUG]',
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: k3s's help shows this literal text
     '   --data-dir value, -d value  (data) Folder to hold state (default: /var/lib/rancher/k3s or ${HOME}/.rancher/k3s if not root) [$K3S_DATA_DIR]',
     '   --help, -h                  show help',
     '   --version, -v               print the version',
@@ -76,7 +77,7 @@ function unsupported(command: string, sub: string | undefined): never {
   process.exit(1);
 }
 
-function main(): void {
+function main() {
   const invoked = basename(process.env.BERTH_STANDIN_ARGV0 || process.argv[1] || 'k3s');
   const argv = process.argv.slice(2);
   if (invoked === 'kubectl' || invoked === 'crictl' || invoked === 'ctr') return runTool(invoked, argv);

@@ -470,7 +470,7 @@ export function redactedArgs(args: string[]): string[] {
       continue;
     }
     const m = /^(--?(token|t|agent-token|etcd-s3-secret-key|vpn-auth))(=.*)?$/.exec(a);
-    if (m && m[3]) out.push(`${m[1]}=********`);
+    if (m?.[3]) out.push(`${m[1]}=********`);
     else {
       out.push(a);
       blankNext = Boolean(m);

@@ -99,10 +99,11 @@ function mergeSsh(
   const passphrase = secret('pkPasswd');
   const pk = pick('pk').value as string | undefined;
   const pkData = pick('pkData').value as string | undefined;
-  if (password !== undefined) ssh.password = password;
+  // An empty password or passphrase (as some generated Clusterfiles carry) means none.
+  if (password) ssh.password = password;
   if (pk !== undefined) ssh.privateKeyPath = expandHome(pk);
-  if (pkData !== undefined) ssh.privateKey = pkData;
-  if (passphrase !== undefined) ssh.passphrase = passphrase;
+  if (pkData) ssh.privateKey = pkData;
+  if (passphrase) ssh.passphrase = passphrase;
   return { ssh, port: pick('port').value as number | undefined };
 }
 

@@ -1,5 +1,6 @@
 import { type Document, isMap, isPair, isScalar, isSeq, type LineCounter, type Node } from 'yaml';
 import type { z } from 'zod';
+import { secretKeys } from './secret-fields.js';
 
 // Maps a field path (as zod reports it) back to the line of the YAML source that holds it, so every
 // message can say FILE:LINE: field.path: what is wrong.
@@ -41,7 +42,7 @@ export function lineOf(doc: Document, lines: LineCounter, path: FieldPath): numb
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
-function describe(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'object') return 'a mapping';
@@ -67,6 +68,12 @@ export function describeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): Located
   const out: LocatedIssue[] = [];
   for (const issue of issues) {
     const path = [...issue.path];
+    // A credential typed wrongly (say, a numeric password) must not end up in the message.
+    const hidden = (secretKeys as readonly PropertyKey[]).includes(path[path.length - 1] ?? '');
+    const describe = (value: unknown) =>
+      hidden && (typeof value === 'string' || typeof value === 'number')
+        ? `a ${typeof value}`
+        : describeValue(value);
     switch (issue.code) {
       case 'unrecognized_keys':
         for (const key of issue.keys)
@@ -78,7 +85,9 @@ export function describeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): Located
           message:
             issue.input === undefined
               ? 'is required'
-              : `must be ${article[issue.expected] ?? issue.expected}, not ${describe(issue.input)}`,
+              : issue.expected === 'string' && ['number', 'boolean'].includes(typeof issue.input)
+                ? `must be a string; put the value in quotes${hidden ? '' : ` ("${String(issue.input)}")`}`
+                : `must be ${article[issue.expected] ?? issue.expected}, not ${describe(issue.input)}`,
         });
         break;
       case 'invalid_value':

@@ -327,3 +327,48 @@ spec: { network: { provider: calico } }
     `Clusterfile:${lineContaining(text, '  agent: {')}: spec.agnt: unknown field (misspelt?)`,
   );
 });
+
+test('a wrongly typed credential is reported without its value; numbers elsewhere are quoted back', () => {
+  const line = lineContaining(sampleClusterfile, 'passwd: ${T_CF_PASS}');
+  rejects(
+    sampleClusterfile.replace('passwd: ${T_CF_PASS}', 'passwd: 98765432'),
+    `Clusterfile:${line}: spec.ssh.passwd: must be a string; put the value in quotes`,
+  );
+  rejects(
+    sampleClusterfile.replace('user: root', 'user: 1000'),
+    `Clusterfile:${lineContaining(sampleClusterfile, 'user: root')}: spec.ssh.user: must be a string; put the value in quotes ("1000")`,
+  );
+});
+
+test('a Clusterfile as sealos itself writes it loads', () => {
+  const text = `apiVersion: apps.sealos.io/v1beta1
+kind: Cluster
+metadata:
+  creationTimestamp: null
+  name: default
+spec:
+  hosts:
+  - ips:
+    - 172.16.0.5:22
+    roles:
+    - master
+    - amd64
+  image:
+  - labring/kubernetes:v1.25.0
+  ssh:
+    passwd: ""
+    pk: /root/.ssh/id_rsa
+    port: 22
+status: {}
+`;
+  const { cluster } = parse(text);
+  assert.equal(cluster.metadata.name, 'default');
+  assert.deepEqual(resolveHosts(cluster, {})[0], {
+    ip: '172.16.0.5',
+    port: 22,
+    roles: ['master', 'amd64'],
+    env: {},
+    ssh: { user: 'root', privateKeyPath: '/root/.ssh/id_rsa' },
+  });
+  assert.equal(parse(text.replace(/metadata:\n.*\n.*\n/, '')).cluster.metadata.name, 'default');
+});

@@ -52,7 +52,7 @@ function sleep(ms: number): Promise<void> {
 
 /**
  * Kills every process of a host (all in its network namespace, and their descendants) by PID and waits
- * until they are gone. Repeats while new ones appear.
+ * until none of them runs any more. Repeats while new ones appear.
  */
 export async function killHostProcesses(netns: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -67,15 +67,11 @@ export async function killHostProcesses(netns: string, timeoutMs = 10_000): Prom
         // already gone
       }
     }
-    // Wait until they are reaped; a zombie holds no namespace or mount, so one whose parent is slow to
-    // reap it is accepted after a short grace.
-    const zombieGrace = Math.min(deadline, Date.now() + 3000);
+    // A zombie has already released its namespaces and mounts; reaping it is its parent's business
+    // (often init, which may take a second or two).
     while (Date.now() < deadline) {
       const table = await processTable();
-      const left = [...targets].filter((p) => table.has(p));
-      if (left.length === 0) break;
-      const running = left.filter((p) => table.get(p)?.[1] !== 'Z');
-      if (running.length === 0 && Date.now() > zombieGrace) break;
+      if (![...targets].some((p) => table.has(p) && table.get(p)?.[1] !== 'Z')) break;
       await sleep(20);
     }
     if (Date.now() >= deadline) break;

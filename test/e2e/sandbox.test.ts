@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
+import { EnvironmentError } from '../../src/util/errors.js';
+import { berthPath } from '../../src/util/paths.js';
+import { withSandbox } from '../helpers/sandbox.js';
+
+const isRoot = process.getuid?.() === 0;
+const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+let home = '';
+
+before(() => {
+  home = mkdtempSync(join(tmpdir(), 'berth-t-sbx-'));
+  process.env.BERTH_HOME = home;
+});
+after(() => rmSync(home, { recursive: true, force: true }));
+
+function ssh(sb: Sandbox, who: string, ip: string, command: string, input?: string) {
+  const args = ['-i', sb.keyPath, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null'];
+  args.push(
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    '-o',
+    'ConnectTimeout=20',
+    `${who}@${ip}`,
+    command,
+  );
+  const r = spawnSync('ssh', args, { encoding: 'utf8', input: input ?? '', timeout: 60_000 });
+  return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+}
+
+function sh(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function runningPids(): Set<number> {
+  const out = new Set<number>();
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.add(Number(e));
+    } catch {
+      // ended while listed
+    }
+  }
+  return out;
+}
+
+function snapshot() {
+  return {
+    netns: new Set(
+      sh('ip', ['netns', 'list'])
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.split(' ')[0] as string),
+    ),
+    links: new Set(
+      JSON.parse(sh('ip', ['-j', 'link', 'show'])).map((l: { ifname: string }) => l.ifname) as string[],
+    ),
+    mounts: new Set(readFileSync('/proc/mounts', 'utf8').split('\n').filter(Boolean)),
+    pids: runningPids(),
+  };
+}
+
+function added<T>(now: Set<T>, then: Set<T>): T[] {
+  return [...now].filter((x) => !then.has(x));
+}
+
+test('sandbox hosts: separate, reachable over SSH, and gone without a trace after down', {
+  skip: !isRoot && 'needs root',
+}, async () => {
+  const name = 't-sbx-e2e';
+  const before0 = snapshot();
+  const sb = await sandboxUp({ name, hosts: 3 });
+  let downDone = false;
+  try {
+    assert.equal(sb.hosts.length, 3);
+    const id = sb.bridge.replace(/^berth-/, '');
+
+    // Each host has its own hostname, and /etc/hostname agrees.
+    const names = sb.hosts.map((h) => ssh(sb, 'root', h.ip, 'hostname; cat /etc/hostname'));
+    for (const [i, h] of sb.hosts.entries()) {
+      assert.equal(names[i]?.out, `${h.name}\n${h.name}`, names[i]?.err);
+    }
+    assert.equal(new Set(names.map((n) => n.out)).size, 3);
+
+    // A file written on host 1 is on neither host 2 nor the machine.
+    const probe = `/root/t-sbx-probe-${process.pid}`;
+    const [h1, h2, h3] = sb.hosts as [Sandbox['hosts'][0], Sandbox['hosts'][0], Sandbox['hosts'][0]];
+    assert.equal(ssh(sb, 'root', h1.ip, `echo one > ${probe} && cat ${probe}`).out, 'one');
+    assert.equal(ssh(sb, 'root', h2.ip, `test -e ${probe} && echo present || echo absent`).out, 'absent');
+    assert.equal(existsSync(probe), false);
+
+    // The non-root user logs in with the key, is in group sudo, and sudo asks for its password.
+    const u = ssh(sb, h3.user, h3.ip, 'id -un; id -Gn');
+    assert.match(u.out, /^berth\n.*\bsudo\b/, u.err);
+    assert.notEqual(ssh(sb, h3.user, h3.ip, 'sudo -n true').code, 0);
+    assert.equal(ssh(sb, h3.user, h3.ip, 'sudo -S -p "" id -u', `${h3.userPassword}\n`).out, '0');
+
+    // Hosts reach each other and the machine (the gateway address).
+    assert.equal(
+      ssh(sb, 'root', h1.ip, `timeout 5 bash -c 'echo > /dev/tcp/${h2.ip}/22' && echo ok`).out,
+      'ok',
+    );
+    const got = new Promise<string>((resolve) => {
+      const server = createServer((s) => {
+        s.setEncoding('utf8').on('data', (d: string) => {
+          resolve(d.trim());
+          s.destroy();
+          server.close();
+        });
+      });
+      server.listen(0, sb.gateway, () => {
+        const port = (server.address() as { port: number }).port;
+        ssh(sb, 'root', h3.ip, `echo from-host > /dev/tcp/${sb.gateway}/${port}`);
+      });
+    });
+    assert.equal(await got, 'from-host');
+    // Nothing beyond the sandbox: packets arriving from the bridge are never forwarded.
+    assert.equal(readFileSync(`/proc/sys/net/ipv4/conf/${sb.bridge}/forwarding`, 'utf8').trim(), '0');
+
+    // A process started over SSH outlives its session (tests run daemons this way); down must end it.
+    ssh(sb, 'root', h2.ip, 'nohup sleep 600 >/dev/null 2>&1 &');
+    assert.match(ssh(sb, 'root', h2.ip, 'pgrep -x sleep').out, /^\d+/);
+
+    // Clear failures: the same name again, and a subnet that is already in use.
+    await assert.rejects(
+      sandboxUp({ name, hosts: 1 }),
+      (e: Error) => e instanceof EnvironmentError && /already exists/.test(e.message),
+    );
+    await assert.rejects(
+      sandboxUp({ name: 't-sbx-e2e-clash', hosts: 1, subnet: sb.subnet }),
+      (e: Error) =>
+        e instanceof EnvironmentError &&
+        e.message === `subnet ${sb.subnet} is taken by ${sb.bridge}; choose another with --subnet`,
+    );
+    assert.equal(existsSync(berthPath('sandboxes', 't-sbx-e2e-clash')), false);
+
+    const ls = spawnSync(bin, ['sandbox', 'ls', '--json'], { encoding: 'utf8', env: process.env });
+    assert.equal(ls.status, 0, ls.stderr);
+    assert.deepEqual(
+      (JSON.parse(ls.stdout) as Sandbox[]).map((s) => s.name),
+      [name],
+    );
+
+    // What the sandbox made, seen from the machine while it is up.
+    const during = snapshot();
+    const hostPids = sb.hosts.flatMap((h) =>
+      sh('ip', ['netns', 'pids', h.netns]).split('\n').filter(Boolean).map(Number),
+    );
+    assert.ok(hostPids.length >= 4, 'every host runs at least sshd, host 2 also sleep');
+    const ourNetns = added(during.netns, before0.netns);
+    assert.deepEqual(ourNetns.sort(), sb.hosts.map((h) => h.netns).sort());
+    const ourLinks = added(during.links, before0.links).filter(
+      (l) => l === sb.bridge || l.startsWith(`bv${id}-`),
+    );
+    assert.equal(ourLinks.length, 4);
+    const ourMounts = added(during.mounts, before0.mounts).filter(
+      (m) => m.includes(`/run/netns`) || m.includes(home),
+    );
+
+    const t0 = Date.now();
+    await sandboxDown(name);
+    downDone = true;
+    const downSeconds = (Date.now() - t0) / 1000;
+    const after1 = snapshot();
+    assert.deepEqual(
+      ourNetns.filter((n) => after1.netns.has(n)),
+      [],
+    );
+    assert.deepEqual(
+      ourLinks.filter((l) => after1.links.has(l)),
+      [],
+    );
+    assert.deepEqual(
+      added(after1.links, before0.links).filter((l) => l.includes(id)),
+      [],
+    );
+    // /run/netns itself stays only while some other namespace still uses it.
+    const stillShared = after1.netns.size > 0;
+    assert.deepEqual(
+      ourMounts.filter((m) => after1.mounts.has(m) && !(stillShared && / \/run\/netns /.test(m))),
+      [],
+    );
+    assert.deepEqual(
+      added(after1.mounts, before0.mounts).filter((m) => m.includes(home) || m.includes(name)),
+      [],
+    );
+    assert.deepEqual(
+      hostPids.filter((p) => after1.pids.has(p)),
+      [],
+    );
+    assert.equal(existsSync(berthPath('sandboxes', name)), false);
+    assert.ok(downSeconds < 15, `down took ${downSeconds} s`);
+    await assert.rejects(sandboxDown(name), /does not exist/);
+  } finally {
+    if (!downDone) await sandboxDown(name).catch(() => {});
+  }
+});
+
+test("sandbox --bandwidth caps each host link both ways and the machine's link into the bridge", {
+  skip: !isRoot && 'needs root',
+}, async (t) => {
+  const sb = await withSandbox(t, { name: 't-sbx-bw', hosts: 1, bandwidth: '20mbit' });
+  const h = sb.hosts[0] as Sandbox['hosts'][0];
+  const veth = `bv${sb.bridge.replace(/^berth-/, '')}-1`;
+  assert.match(sh('tc', ['qdisc', 'show', 'dev', veth]), /tbf .*rate 20Mbit/);
+  assert.match(sh('tc', ['qdisc', 'show', 'dev', sb.bridge]), /tbf .*rate 20Mbit/);
+  assert.match(
+    sh('ip', ['netns', 'exec', h.netns, 'tc', 'qdisc', 'show', 'dev', 'eth0']),
+    /tbf .*rate 20Mbit/,
+  );
+  // Throughput from the machine into the host stays near the cap (2.5 MB/s): 2 MB takes well over 0.5 s.
+  const t0 = Date.now();
+  const r = ssh(sb, 'root', h.ip, 'cat > /dev/null', 'x'.repeat(2_000_000));
+  assert.equal(r.code, 0, r.err);
+  assert.ok(Date.now() - t0 > 500, `2 MB crossed a 20mbit link in ${Date.now() - t0} ms`);
+});
+
+test('sandbox up rejects bad input with one clear line', { skip: !isRoot && 'needs root' }, async () => {
+  await assert.rejects(sandboxUp({ name: 'Bad_Name', hosts: 1 }), /sandbox name "Bad_Name"/);
+  await assert.rejects(sandboxUp({ name: 't-sbx-bad', hosts: 0 }), /--hosts 0/);
+  await assert.rejects(
+    sandboxUp({ name: 't-sbx-bad', hosts: 1, subnet: '10.1.2.0/28' }),
+    /--subnet 10.1.2.0\/28: use a prefix/,
+  );
+  await assert.rejects(sandboxUp({ name: 't-sbx-bad', hosts: 1, bandwidth: 'fast' }), /--bandwidth fast/);
+  assert.equal(existsSync(berthPath('sandboxes', 't-sbx-bad')), false);
+});

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { type Document, LineCounter, parseAllDocuments } from 'yaml';
+import { type Document, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { InputError, NotFoundError, UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/log.js';
-import { decryptSecret, isEncrypted } from '../util/secrets.js';
+import { decryptSecret } from '../util/secrets.js';
 import {
   type ConfigDoc,
   configDocSchema,
@@ -83,7 +83,9 @@ function issueError(
     line: lineOf(src.doc, src.lines, i.path),
   }));
   // Problems from command-line flags first, then in file order, so the message names the earliest one.
-  withLines.sort((a, b) => (a.flag ? -1 : b.flag ? 1 : (a.line ?? 0) - (b.line ?? 0)));
+  withLines.sort(
+    (a, b) => Number(Boolean(b.flag)) - Number(Boolean(a.flag)) || (a.line ?? 0) - (b.line ?? 0),
+  );
   const first = withLines[0]!;
   const more =
     withLines.length > 1
@@ -104,10 +106,8 @@ function startsWith(path: FieldPath, prefix: FieldPath): boolean {
 
 function applyOverrides(doc: Document, sets: SetOverride[], envArgs: string[]): number {
   for (const s of sets) doc.setIn(s.path, doc.createNode(s.value));
-  const existing = doc.getIn(['spec', 'env']);
-  const envCount = Array.isArray((existing as { items?: unknown[] } | undefined)?.items)
-    ? (existing as { items: unknown[] }).items.length
-    : 0;
+  const existing = doc.getIn(['spec', 'env'], true);
+  const envCount = isSeq(existing) ? existing.items.length : 0;
   if (envArgs.length > 0) {
     if (envCount > 0) for (const e of envArgs) doc.addIn(['spec', 'env'], doc.createNode(e));
     else doc.setIn(['spec', 'env'], doc.createNode(envArgs));
@@ -137,10 +137,15 @@ function checkReferences(
   }
 }
 
-function decryptSecrets(raw: unknown): void {
+function decryptSecrets(src: Source, raw: unknown): void {
   for (const path of sshFieldPaths(raw, secretKeys)) {
     const value = getPath(raw, path) as string;
-    const plain = isEncrypted(value) ? decryptSecret(value) : value;
+    let plain = value;
+    try {
+      plain = decryptSecret(value);
+    } catch (err) {
+      throw issueError(src, [{ path, message: (err as Error).message }]);
+    }
     if (plain !== value) setPath(raw, path, plain);
     if (!isPureReference(plain)) registerSecret(plain);
   }
@@ -159,7 +164,7 @@ function loadCluster(src: Source, options: LoadOptions): Cluster {
     return undefined;
   };
   const raw: unknown = src.doc.toJS();
-  decryptSecrets(raw);
+  decryptSecrets(src, raw);
   const parsed = clusterSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw zodError(src, parsed.error, flagFor);
   if (options.checkVariables !== false)

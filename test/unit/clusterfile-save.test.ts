@@ -183,3 +183,26 @@ test('berth gen prints a Clusterfile that parses back to the same cluster, witho
   assert.equal(badIp.status, 2);
   assert.equal(badIp.stderr, 'berth: --masters: "10.1.0.300" is not an IP address\n');
 });
+
+test('a saved secret that cannot be decrypted is named with file, line and field', async (t) => {
+  const home = tempHome(t);
+  const { cluster } = parseClusterfile(
+    sampleClusterfile.replace('passwd: ${T_CF_PASS}', `passwd: ${plainPassword}`),
+    'x',
+    {
+      environment,
+    },
+  );
+  const path = join(home, 'Clusterfile');
+  await saveClusterfile(path, cluster);
+  const line =
+    readFileSync(path, 'utf8')
+      .split('\n')
+      .findIndex((l) => l.includes('passwd: enc:v1:')) + 1;
+  const otherHome = mkdtempSync(join(tmpdir(), 't-cf-otherkey-'));
+  t.after(() => rmSync(otherHome, { recursive: true, force: true }));
+  process.env.BERTH_HOME = otherHome;
+  await assert.rejects(loadClusterfile(path, { environment }), {
+    message: `${path}:${line}: spec.ssh.passwd: a stored secret cannot be decrypted with ${join(otherHome, 'secret.key')}: was the key replaced?`,
+  });
+});

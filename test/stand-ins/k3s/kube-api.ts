@@ -140,6 +140,16 @@ export class KubeApi {
     if (path === '/api/v1') {
       return sendJson(res, 200, { kind: 'APIResourceList', groupVersion: 'v1', resources: nodeResources });
     }
+    // No containers run under the stand-in, so pods exist only as an always-empty list (kubectl drain reads it).
+    if (/^\/api\/v1\/(namespaces\/[^/]+\/)?pods$/.test(path) && method === 'GET') {
+      if (!user.groups.includes('system:masters')) return forbid(res, user, 'list');
+      return sendJson(res, 200, {
+        kind: 'PodList',
+        apiVersion: 'v1',
+        metadata: { resourceVersion: this.ctx.state.resourceVersion },
+        items: [],
+      });
+    }
     const m = /^\/api\/v1\/nodes(?:\/([^/]+)(\/status)?)?$/.exec(path);
     if (!m) return sendStatus(res, 404, 'NotFound', 'the server could not find the requested resource', {});
     const name = m[1] ? decodeURIComponent(m[1]) : undefined;

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -43,13 +43,15 @@ function sh(cmd: string, args: string[]): string {
   return r.stdout;
 }
 
-function runningPids(): Set<number> {
-  const out = new Set<number>();
+// Running processes as "pid:start-time", so that a PID reused by another process is not mistaken for ours.
+function runningPids(): Set<string> {
+  const out = new Set<string>();
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') out.add(Number(e));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z') out.add(`${e}:${fields[19]}`);
     } catch {
       // ended while listed
     }
@@ -156,11 +158,12 @@ test('sandbox hosts: separate, reachable over SSH, and gone without a trace afte
 
     // What the sandbox made, seen from the machine while it is up.
     const during = snapshot();
-    const hostPids = sb.hosts.flatMap((h) =>
-      sh('ip', ['netns', 'pids', h.netns]).split('\n').filter(Boolean).map(Number),
+    const inHosts = new Set(
+      sb.hosts.flatMap((h) => sh('ip', ['netns', 'pids', h.netns]).split('\n').filter(Boolean)),
     );
+    const hostPids = [...during.pids].filter((p) => inHosts.has(p.split(':')[0] as string));
     assert.ok(hostPids.length >= 4, 'every host runs at least sshd, host 2 also sleep');
-    const ourNetns = added(during.netns, before0.netns);
+    const ourNetns = added(during.netns, before0.netns).filter((n) => n.startsWith(`berth-${name}-`));
     assert.deepEqual(ourNetns.sort(), sb.hosts.map((h) => h.netns).sort());
     const ourLinks = added(during.links, before0.links).filter(
       (l) => l === sb.bridge || l.startsWith(`bv${id}-`),
@@ -237,4 +240,51 @@ test('sandbox up rejects bad input with one clear line', { skip: !isRoot && 'nee
   );
   await assert.rejects(sandboxUp({ name: 't-sbx-bad', hosts: 1, bandwidth: 'fast' }), /--bandwidth fast/);
   assert.equal(existsSync(berthPath('sandboxes', 't-sbx-bad')), false);
+});
+
+test('down removes a half-created sandbox (up killed while starting hosts)', {
+  skip: !isRoot && 'needs root',
+}, async () => {
+  const name = 't-sbx-half';
+  const recordFile = berthPath('sandboxes', name, 'sandbox.json');
+  const up = spawn(bin, ['sandbox', 'up', '--name', name, '--hosts', '4'], {
+    stdio: 'ignore',
+    env: process.env,
+  });
+  let rec:
+    | { bridge: string; state: string; hosts: Array<{ netns: string; veth: string; pid?: number }> }
+    | undefined;
+  try {
+    // Kill it once the hosts are being started, before it could finish.
+    for (let i = 0; i < 2000 && up.exitCode === null; i++) {
+      try {
+        const r = JSON.parse(readFileSync(recordFile, 'utf8'));
+        if (r.hosts.every((h: { pid?: number }) => h.pid)) {
+          rec = r;
+          break;
+        }
+      } catch {
+        // not written yet
+      }
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    up.kill('SIGKILL');
+  } finally {
+    await new Promise((r) => (up.exitCode === null && up.signalCode === null ? up.once('exit', r) : r(null)));
+  }
+  assert.ok(rec, 'the record listed started hosts before up finished');
+  await sandboxDown(name);
+  const left = snapshot();
+  for (const h of rec.hosts) {
+    assert.equal(left.netns.has(h.netns), false, h.netns);
+    assert.equal(left.links.has(h.veth), false, h.veth);
+    if (h.pid)
+      assert.equal(
+        [...left.pids].some((p) => p.startsWith(`${h.pid}:`)),
+        false,
+        `host process ${h.pid}`,
+      );
+  }
+  assert.equal(left.links.has(rec.bridge), false);
+  assert.equal(existsSync(berthPath('sandboxes', name)), false);
 });

@@ -181,21 +181,22 @@ function tcpAccepts(ip: string, port: number, timeoutMs: number): Promise<boolea
   });
 }
 
-/** Waits until the host's sshd accepts TCP on port 22; fails early with the boot log's last line. */
+/**
+ * Waits until the host's sshd accepts TCP on port 22; fails early with the boot log's last line (the log
+ * itself goes away with the failed sandbox).
+ */
 export async function waitForSsh(p: BootPlan, pid: number, port: number, deadline: number): Promise<void> {
-  const logPath = join(p.dir, 'boot.log');
+  const lastLogLine = async () =>
+    lastLine(await readFile(join(p.dir, 'boot.log'), 'utf8').catch(() => '')) || 'no output';
   for (let attempt = 0; ; attempt++) {
     if (!alive(pid)) {
-      const last = lastLine(await readFile(logPath, 'utf8').catch(() => ''));
-      throw new EnvironmentError(
-        `${p.hostname}: host did not start: ${last || 'no output'} (see ${logPath})`,
-      );
+      throw new EnvironmentError(`${p.hostname}: host did not start: ${await lastLogLine()}`);
     }
     const table = await readFile(`/proc/${pid}/net/tcp`, 'utf8').catch(() => '');
     if (listensOn(table, p.ip, port) && (await tcpAccepts(p.ip, port, 1000))) return;
     if (Date.now() > deadline || attempt > 100_000) {
       throw new TimeoutError(
-        `${p.hostname}: sshd did not accept connections on ${p.ip}:${port} in time (see ${logPath})`,
+        `${p.hostname}: sshd did not accept connections on ${p.ip}:${port} in time (last output: ${await lastLogLine()})`,
       );
     }
     await sleep(25);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
 import { log, registerSecret } from '../util/log.js';
@@ -141,9 +141,13 @@ export async function sandboxUp(opts: SandboxUpOptions): Promise<Sandbox> {
     await bringUp(rec, subnet, plain);
   } catch (err) {
     log.debug(`sandbox ${opts.name}: up failed, removing what was made`);
-    await teardown(rec).catch((e) =>
-      log.warn(`sandbox ${opts.name}: cleanup after failed up: ${(e as Error).message}`),
-    );
+    await teardown(rec)
+      .then(() => rm(dir, { recursive: true, force: true }))
+      .catch((e) =>
+        log.warn(
+          `sandbox ${opts.name}: cleanup after failed up: ${(e as Error).message}; run berth sandbox down --name ${opts.name}`,
+        ),
+      );
     throw err;
   }
   return toSandbox((await readRecord(opts.name)) as SandboxRecord);

@@ -34,34 +34,42 @@ export interface ChannelRun {
   /** Raw stdout goes here instead of being collected as text. */
   stdoutSink?: Writable;
   /**
-   * Stops the process group `pgid` on the host (from another channel). Without it, a stopped command is
-   * only cut off, not killed.
+   * Stops the process tree below `pid` on the host (from another channel). Without it, a stopped command
+   * is only cut off, not killed.
    */
-  killGroup?: (pgid: number) => Promise<unknown>;
+  killTree?: (pid: number) => Promise<unknown>;
 }
 
 // Collected output is capped so that a chatty command cannot exhaust memory; lines still stream to onLine.
 const MAX_COLLECTED = 16 * 1024 * 1024;
 // How long a stopped command gets to exit before its channel is closed regardless.
 const STOP_GRACE_MS = 3000;
-const PGID_MARKER = /(?:^|\n)berth-pgid:(\d+)\n/;
+const PID_MARKER = /(?:^|\n)berth-pid:(\d+)\n/;
 
 const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, ALRM: 14, TERM: 15 };
 
 /**
- * The remote command, preceded by a line on stderr giving its process group. sshd starts every exec in a
- * new session, so the login shell's pid is the group of everything the command starts. Killing that group
- * is how a command is stopped: sshd refuses signal requests for root logins, and closing the channel does
- * not end a command that neither reads nor writes (a `sleep`).
+ * The remote command, preceded by a line on stderr giving the login shell's pid, the root of everything
+ * the command starts. Killing that tree is how a command is stopped: sshd refuses signal requests for root
+ * logins, and closing the channel does not end a command that neither reads nor writes (a `sleep`).
  */
-export function withGroupMarker(command: string): string {
-  return `echo "berth-pgid:$$" >&2; ${command}`;
+export function withPidMarker(command: string): string {
+  return `echo "berth-pid:$$" >&2; ${command}`;
 }
 
-/** Shell text that stops a process group: TERM, then KILL for whatever is left after about 2 s. */
-export function killGroupCommand(pgid: number): string {
-  const g = `-${pgid}`;
-  return `kill -TERM -- ${g} 2>/dev/null; for i in 1 2 3 4 5 6 7 8 9 10; do kill -0 -- ${g} 2>/dev/null || exit 0; sleep 0.2; done; kill -KILL -- ${g} 2>/dev/null; true`;
+/**
+ * Shell text that stops the command started by login shell `pid`: TERM to every process below it (sudo
+ * with use_pty moves the command into a session of its own, out of reach of a group kill) and to its
+ * group, then KILL for whatever is left after about 2 s.
+ */
+export function killTreeCommand(pid: number): string {
+  const tree = `ps -e -o pid= -o ppid= | awk -v r=${pid} '{ c[$2] = c[$2] " " $1 } END { q = r; out = r; while (q != "") { n = split(q, a, " "); q = ""; for (i = 1; i <= n; i++) if (a[i] in c) { q = q c[a[i]]; out = out c[a[i]] } } print out }'`;
+  return [
+    `L=$(${tree})`,
+    `kill -TERM $L -- -${pid} 2>/dev/null`,
+    'for i in 1 2 3 4 5 6 7 8 9 10; do A=; for p in $L; do kill -0 $p 2>/dev/null && A=1; done; [ -z "$A" ] && exit 0; sleep 0.2; done',
+    'kill -KILL $L 2>/dev/null; true',
+  ].join('; ');
 }
 
 function openChannel(client: Client, command: string): Promise<ClientChannel> {
@@ -90,7 +98,7 @@ class Collector {
 export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOptions): Promise<ExecResult> {
   const shown = briefCommand(run.shown);
   if (opts.signal?.aborted) throw new InterruptedError(`${run.label}: interrupted before \`${shown}\``);
-  const channel = await openChannel(client, withGroupMarker(run.command));
+  const channel = await openChannel(client, withPidMarker(run.command));
   const stdout = new Collector();
   const stderr = new Collector();
   let lastErrLine = '';
@@ -99,7 +107,7 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
     if (l.trim() !== '') lastErrLine = l.trim();
     opts.onLine?.(l, 'stderr');
   });
-  let pgid: number | undefined;
+  let rootPid: number | undefined;
   let errHead: Buffer | undefined = Buffer.alloc(0);
 
   return new Promise<ExecResult>((resolve, reject) => {
@@ -136,7 +144,7 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       if (stopReason || settled) return;
       stopReason = reason;
       channel.end();
-      if (pgid !== undefined && run.killGroup) run.killGroup(pgid).catch(() => undefined);
+      if (rootPid !== undefined && run.killTree) run.killTree(rootPid).catch(() => undefined);
       closeTimer = setTimeout(() => {
         channel.close();
         finish(reason);
@@ -178,9 +186,9 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
     });
     channel.stderr.on('data', (chunk: Buffer) => {
       if (errHead === undefined) return onStderr(chunk);
-      // The process group marker comes first (after any login banner); it is not the command's output.
+      // The pid marker comes first (after any login banner); it is not the command's output.
       errHead = Buffer.concat([errHead, chunk]);
-      const m = PGID_MARKER.exec(errHead.toString('latin1'));
+      const m = PID_MARKER.exec(errHead.toString('latin1'));
       if (!m && errHead.length < 4096) return;
       const rest = m
         ? Buffer.concat([
@@ -188,9 +196,9 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
             errHead.subarray(m.index + m[0].length),
           ])
         : errHead;
-      if (m) pgid = Number(m[1]);
+      if (m) rootPid = Number(m[1]);
       errHead = undefined;
-      if (stopReason && pgid !== undefined) run.killGroup?.(pgid).catch(() => undefined);
+      if (stopReason && rootPid !== undefined) run.killTree?.(rootPid).catch(() => undefined);
       if (rest.length > 0) onStderr(rest);
     });
     channel.on('close', () => {

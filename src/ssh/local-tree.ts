@@ -57,6 +57,14 @@ export class LocalTree {
     return new LocalTree(root, st.mode & 0o7777, entries);
   }
 
+  /** The same tree without `prefix` and everything below it (e.g. a rootfs without its registry/). */
+  without(prefix: string): LocalTree {
+    const keep = this.entries.filter((e) => e.rel !== prefix && !e.rel.startsWith(`${prefix}/`));
+    const tree = new LocalTree(this.root, this.rootMode, keep);
+    for (const [rel, h] of this.hashes) tree.hashes.set(rel, h);
+    return tree;
+  }
+
   get files(): LocalEntry[] {
     return this.entries.filter((e) => e.type === 'file');
   }

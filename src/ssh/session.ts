@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Client } from 'ssh2';
 import { UsageError } from '../util/errors.js';
-import { type ExecOptions, type ExecResult, killGroupCommand, runOnChannel } from './exec.js';
+import { type ExecOptions, type ExecResult, killTreeCommand, runOnChannel } from './exec.js';
 import { fetchFile, type PutFileOptions, putFile } from './files.js';
 import { LocalTree } from './local-tree.js';
 import { asRoot, detectSudoMode, type SudoMode } from './sudo.js';
@@ -95,10 +95,10 @@ export class SshSession {
     }
     await this.acquire();
     try {
-      const killGroup = (pgid: number) => this.killGroup(pgid, opts.sudo === true);
+      const killTree = (pid: number) => this.killTree(pid, opts.sudo === true);
       return await runOnChannel(
         this.client,
-        { label: this.label, shown: command, stdoutSink, killGroup, ...line },
+        { label: this.label, shown: command, stdoutSink, killTree, ...line },
         opts,
       );
     } finally {
@@ -106,10 +106,10 @@ export class SshSession {
     }
   }
 
-  /** Kills a stopped command's process group, on a channel outside the limit so it never waits. */
-  private async killGroup(pgid: number, sudo: boolean): Promise<void> {
+  /** Kills a stopped command's processes, on a channel outside the limit so it never waits. */
+  private async killTree(pid: number, sudo: boolean): Promise<void> {
     const password = this.spec.sudoPassword ?? this.spec.password;
-    const kill = killGroupCommand(pgid);
+    const kill = killTreeCommand(pid);
     const line = sudo && this.sudoMode ? asRoot(kill, await this.sudoMode, password) : { command: kill };
     await runOnChannel(
       this.client,

@@ -43,6 +43,9 @@ test('exec, host keys, cancellation and tree copy against a loopback sshd', asyn
     assert.deepEqual(lines.sort(), ['stderr:two', 'stdout:one', 'stdout:three']);
     assert.equal(await pool.session(spec), s);
     const many = await Promise.all(Array.from({ length: 20 }, (_, i) => s.exec(`echo ${i}`)));
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) await s.exec('true');
+    t.diagnostic(`loopback exec latency: ${((performance.now() - started) / 20).toFixed(1)} ms per command`);
     assert.deepEqual(
       many.map((m) => m.stdout.trim()),
       Array.from({ length: 20 }, (_, i) => String(i)),

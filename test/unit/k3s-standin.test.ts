@@ -32,9 +32,13 @@ interface Proc {
   output: () => string;
 }
 
+/** Not the embedded containerd: its socket path is machine-wide (see test/e2e/k3s-standin-containerd.test.ts). */
+const EXTERNAL_CRI = 'unix:///run/t-k3s-standin/cri.sock';
+
 function start(name: string, args: string[], env: Record<string, string> = {}): Proc {
   const etc = join(root, `etc-${name}`);
-  const child = spawn(k3s, args, {
+  const runtime = ['--container-runtime-endpoint', EXTERNAL_CRI];
+  const child = spawn(k3s, [...args, ...runtime], {
     env: {
       ...process.env,
       BERTH_STANDIN_ETC_RANCHER_DIR: etc,
@@ -259,6 +263,13 @@ describe('k3s stand-in cluster', () => {
       assert.ok(existsSync(join(data1, 'server', 'tls', `${f}.key`)), f);
     }
     assert.ok(statSync(join(data1, 'agent', 'pod-manifests')).isDirectory());
+    // an external CRI socket: k3s starts no containerd and points crictl at the given socket
+    assert.equal(
+      readFileSync(join(data1, 'agent', 'etc', 'crictl.yaml'), 'utf8'),
+      `runtime-endpoint: ${EXTERNAL_CRI}\n`,
+    );
+    assert.ok(!existsSync(join(data1, 'agent', 'etc', 'containerd', 'config.toml')));
+    assert.doesNotMatch(server1.output(), /Running containerd/);
     assert.ok(existsSync(join(root, 'etc-s1', 'node', 'password')));
     assert.equal(statSync(kc1).mode & 0o777, 0o644);
     assert.match(readFileSync(kc1, 'utf8'), new RegExp(`server: https://127\\.0\\.0\\.1:${port1}`));

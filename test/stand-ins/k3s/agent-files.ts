@@ -67,6 +67,8 @@ export interface AgentMaterial {
   clientCa: string;
   clientKubelet: CertPair;
   servingKubelet: CertPair;
+  /** The CRI socket crictl.yaml names. */
+  runtimeEndpoint: string;
 }
 
 export function writeAgentFiles(dataDir: string, m: AgentMaterial): void {
@@ -92,9 +94,5 @@ export function writeAgentFiles(dataDir: string, m: AgentMaterial): void {
     kubeconfigYaml(m.serverUrl, m.serverCa, m.clientKubelet),
     0o600,
   );
-  writeFileMode(
-    join(agent, 'etc', 'crictl.yaml'),
-    'runtime-endpoint: unix:///run/k3s/containerd/containerd.sock\n',
-    0o644,
-  );
+  writeFileMode(join(agent, 'etc', 'crictl.yaml'), `runtime-endpoint: ${m.runtimeEndpoint}\n`, 0o644);
 }

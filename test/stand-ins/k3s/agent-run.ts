@@ -5,11 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, nodeId, nodePassword, writeAgentFiles, writeFileMode } from './agent-files.js';
 import { type ClusterToken, parseClusterToken } from './cluster-token.js';
+import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
 import { type CallOptions, type CallResult, ConnectError, callHttps, splitPem } from './https-client.js';
 import { buildNodeObject, heartbeatStatus, type KubeObject } from './node-object.js';
-import { loadRegistries, writeHostsDirs } from './registries-config.js';
+import { loadRegistries } from './registries-config.js';
 import { fetchClusterCa } from './server-join.js';
 import { redactedArgs } from './server-run.js';
 import { fatal, hideInLogs, klog } from './standin-log.js';
@@ -160,8 +161,9 @@ export async function runAgent(values: FlagValues, rawArgs: string[]): Promise<v
     clientCa: creds.clientCa,
     clientKubelet: creds.client,
     servingKubelet: creds.serving,
+    runtimeEndpoint: runtimeEndpoint(values),
   });
-  writeHostsDirs(agentDir, registries, flag(values, 'disable-default-registry-endpoint'));
+  await startAgentRuntime(values, dataDir, registries);
   const servers = new ServerList(serverUrl, join(agentDir, 'etc', 'k3s-agent-load-balancer.json'));
   const supervisorAuth = {
     ca: creds.ca,

@@ -18,13 +18,14 @@ import {
 import { sendStatus } from './api-response.js';
 import { ClusterState } from './cluster-state.js';
 import { caHashOf, formatClusterToken, parseClusterToken, randomSecret } from './cluster-token.js';
+import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, num, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
 import { type ApiUser, KubeApi } from './kube-api.js';
 import { buildNodeObject, heartbeatStatus, type KubeObject } from './node-object.js';
 import { type CertPair, newCa, signLeaf } from './openssl-pki.js';
 import { PeerSync, type ServerPeer } from './peer-sync.js';
-import { loadRegistries, writeHostsDirs } from './registries-config.js';
+import { loadRegistries } from './registries-config.js';
 import { fetchServerBootstrap, joinCluster } from './server-join.js';
 import { fatal, hideInLogs, klog } from './standin-log.js';
 import {
@@ -402,8 +403,9 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
       clientCa: bootstrap.clientCa.cert,
       clientKubelet,
       servingKubelet,
+      runtimeEndpoint: runtimeEndpoint(values),
     });
-    writeHostsDirs(join(dataDir, 'agent'), registries, flag(values, 'disable-default-registry-endpoint'));
+    await startAgentRuntime(values, dataDir, registries);
     const existing = state.get(`node/${nodeName}`) as KubeObject | undefined;
     const fresh = buildNodeObject({
       name: nodeName,

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONTAINERD_SOCKET } from './containerd-run.js';
 import { defaultDataDir, defaultKubeconfig } from './standin-paths.js';
 
 function resolveReal(tool: string): string | undefined {
@@ -43,10 +44,9 @@ export function runTool(tool: 'kubectl' | 'crictl' | 'ctr', args: string[]): voi
     if (!env.CRI_CONFIG_FILE && existsSync(conf)) env.CRI_CONFIG_FILE = conf;
   }
   if (tool === 'ctr') {
-    if (!env.CONTAINERD_ADDRESS && existsSync('/run/k3s/containerd/containerd.sock')) {
-      env.CONTAINERD_ADDRESS = '/run/k3s/containerd/containerd.sock';
-    }
-    env.CONTAINERD_NAMESPACE ??= 'k8s.io';
+    // k3s's ctr changes the flag defaults themselves, so --address/-n on the command line still win.
+    env.CONTAINERD_ADDRESS ||= CONTAINERD_SOCKET;
+    env.CONTAINERD_NAMESPACE ||= 'k8s.io';
   }
   const child = spawn(bin, args, { stdio: 'inherit', env });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, () => child.kill(sig));

@@ -34,3 +34,18 @@ export function shStatus(command: string): number {
 export function shSyntax(command: string): void {
   execFileSync('sh', ['-n', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
+
+/** A HostAction as one sh script (for `ssh host sh -s`): files as here-documents, then each command under `sh -e -c`. */
+export function actionScript(action: HostAction): string {
+  const q = (s: string) => `'${s.replaceAll("'", `'"'"'`)}'`;
+  const lines = ['set -e'];
+  for (const f of action.files ?? []) {
+    let tag = 'BERTH_FILE';
+    while (f.content.includes(tag)) tag += '_';
+    const body = f.content.endsWith('\n') ? f.content : `${f.content}\n`;
+    lines.push(`mkdir -p "$(dirname ${q(f.path)})"`, `cat > ${q(f.path)} <<'${tag}'\n${body}${tag}`);
+    lines.push(`chmod ${(f.mode ?? 0o644).toString(8)} ${q(f.path)}`);
+  }
+  for (const c of action.commands ?? []) lines.push(`sh -e -c ${q(c)}`);
+  return `${lines.join('\n')}\n`;
+}

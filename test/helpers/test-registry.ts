@@ -60,7 +60,13 @@ function makeCerts(dir: string): { ca: string; cert: string; key: string } {
 }
 
 export async function startRegistry(
-  opts: { auth?: { user: string; password: string }; tls?: boolean; root?: string } = {},
+  opts: {
+    auth?: { user: string; password: string };
+    /** Bearer-token auth: the registry's `auth.token` settings. */
+    token?: { realm: string; service: string; issuer: string; rootcertbundle: string };
+    tls?: boolean;
+    root?: string;
+  } = {},
 ): Promise<TestRegistry> {
   const work = mkdtempSync(join(tmpdir(), 't-reg-'));
   const root = opts.root ?? join(work, 'data');
@@ -90,6 +96,7 @@ export async function startRegistry(
     writeFileSync(join(work, 'htpasswd'), `${opts.auth.user}:${hash}\n`);
     lines.push(`auth: { htpasswd: { realm: berth-test, path: "${join(work, 'htpasswd')}" } }`);
   }
+  if (opts.token) lines.push(`auth: { token: ${JSON.stringify(opts.token)} }`);
   writeFileSync(join(work, 'config.yml'), `${lines.join('\n')}\n`);
   const child: ChildProcess = spawn('docker-registry', ['serve', join(work, 'config.yml')], {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBuild } from './build.js';
+import { registerKubeconfig, registerReset, registerScale, registerStatus } from './cluster.js';
 import { registerCreate } from './create.js';
 import { registerExec } from './exec.js';
 import { registerGen } from './gen.js';
@@ -13,9 +14,10 @@ import { registerPrune } from './prune.js';
 import { registerPull } from './pull.js';
 import { registerPush } from './push.js';
 import { registerRmi } from './rmi.js';
+import { registerApply, registerRun } from './run.js';
+import { registerSandbox } from './sandbox.js';
 import { registerSave } from './save.js';
 import { registerScp } from './scp.js';
-import { registerSandbox } from './sandbox.js';
 import { registerTag } from './tag.js';
 import { registerUmount } from './umount.js';
 
@@ -28,3 +30,4 @@ commands.push(registerImages, registerInspect, registerTag, registerRmi, registe
 commands.push(registerSave, registerLoad, registerMerge, registerCreate, registerMount, registerUmount);
 commands.push(registerSandbox);
 commands.push(registerExec, registerScp);
+commands.push(registerRun, registerApply, registerScale, registerReset, registerStatus, registerKubeconfig);

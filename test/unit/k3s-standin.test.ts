@@ -23,6 +23,8 @@ import { buildNodeObject, NODE_GRACE_MS, withLiveness } from '../stand-ins/k3s/n
 import { parseYamlSubset } from '../stand-ins/k3s/yaml-subset.js';
 
 const root = mkdtempSync(join(tmpdir(), 't-k3s-standin-'));
+// Commands given no data dir (--version, the kubectl link) unpack the stand-in into this one, not the machine's.
+process.env.K3S_DATA_DIR = join(root, 'data-default');
 const bin = join(root, 'bin');
 const k3s = join(bin, 'k3s');
 const running: ChildProcess[] = [];
@@ -247,7 +249,10 @@ describe('k3s stand-in cluster', () => {
       join(etc, 'k3s', 'config.yaml.d', '10-extra.yaml'),
       'node-label+:\n  - t-k3s/drop-in=yes\n',
     );
-    server1 = start('s1', ['server'], { K3S_CONFIG_FILE: join(etc, 'k3s', 'config.yaml') });
+    server1 = start('s1', ['server'], {
+      K3S_CONFIG_FILE: join(etc, 'k3s', 'config.yaml'),
+      K3S_DATA_DIR: data1,
+    });
     await waitFor('server 1 up', 20_000, () =>
       /k3s is up and running/.test(server1.output()) ? true : undefined,
     );

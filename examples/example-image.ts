@@ -1,0 +1,80 @@
+// Builds the example k3s cluster image (examples/k3s) offline, for the demo and the end-to-end tests:
+// a pause image is built from busybox and served by a registry on this machine, the context lists it in
+// images/shim, and `berth build` saves it into registry/ as pause:3.9, so that a pull of
+// registry.k8s.io/pause:3.9 on the cluster's hosts is served from the cluster registry.
+// bin/k3s is a real k3s when BERTH_K3S_BINARY names one (or `k3s` is on PATH); otherwise the k3s
+// test stand-in, which the caller is told about.
+
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildImage } from '../src/image/build.js';
+import { pushImage } from '../src/image/registry/push.js';
+import { closeDispatchers } from '../src/image/registry/transport.js';
+import { saveContextImages } from '../src/image/registry-dir.js';
+import type { ImageStore } from '../src/image/store.js';
+import { hostPlatform } from '../src/image/types.js';
+import { startRegistry } from '../test/helpers/test-registry.js';
+import { writeK3sStandIn } from '../test/stand-ins/k3s/install.js';
+
+const contextSource = fileURLToPath(new URL('../../examples/k3s', import.meta.url));
+
+function realK3s(): string | undefined {
+  const named = process.env.BERTH_K3S_BINARY;
+  if (named) return named;
+  try {
+    return execFileSync('sh', ['-c', 'command -v k3s'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface ExampleImage {
+  ref: string;
+  /** True when bin/k3s is the test stand-in, not a real k3s. */
+  standIn: boolean;
+}
+
+export async function buildExampleImage(opts: {
+  tag: string;
+  workDir: string;
+  store?: ImageStore;
+}): Promise<ExampleImage> {
+  const source = await startRegistry();
+  try {
+    const pauseDir = join(opts.workDir, 'pause');
+    mkdirSync(pauseDir, { recursive: true });
+    cpSync('/bin/busybox', join(pauseDir, 'busybox'));
+    writeFileSync(
+      join(pauseDir, 'Kubefile'),
+      'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "2147483647"]\n',
+    );
+    const pauseRef = `${source.host}/pause:3.9`;
+    await buildImage({ contextDir: pauseDir, tags: [pauseRef], store: opts.store });
+    await pushImage(pauseRef, pauseRef, { store: opts.store });
+
+    const context = join(opts.workDir, 'k3s');
+    rmSync(context, { recursive: true, force: true });
+    cpSync(contextSource, context, { recursive: true });
+    writeFileSync(join(context, 'images', 'shim', 'images.txt'), `${pauseRef}\n`, { flag: 'a' });
+    const bin = join(context, 'bin');
+    mkdirSync(bin, { recursive: true });
+    const k3s = realK3s();
+    if (k3s) cpSync(k3s, join(bin, 'k3s'));
+    else await writeK3sStandIn(bin);
+    mkdirSync(join(context, 'registry'), { recursive: true });
+    await buildImage({
+      contextDir: context,
+      tags: [opts.tag],
+      store: opts.store,
+      beforeLayers: async (dir) => {
+        await saveContextImages(dir, { platforms: [hostPlatform()] });
+      },
+    });
+    return { ref: opts.tag, standIn: !k3s };
+  } finally {
+    await closeDispatchers();
+    await source.stop();
+  }
+}

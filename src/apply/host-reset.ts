@@ -1,0 +1,43 @@
+import type { ResolvedHost } from '../clusterfile/index.js';
+import { registryServiceName } from '../registry/config.js';
+import { removeHostsEntries } from '../registry/etc-hosts.js';
+import { containerdMirrorFiles } from '../registry/mirrors.js';
+import { removeService } from '../runtime/services.js';
+import { shq } from '../runtime/shell.js';
+import type { HostAction } from '../runtime/types.js';
+import { type ApplyContext, remoteClusterDir, requireRuntime } from './context.js';
+import { clusterHost } from './phases/prepare.js';
+
+// What undoes berth's own pieces on a host, after the distribution driver undid its own: the registry
+// service, the runtime mirror files, the /etc/hosts names, and the cluster's directory. Directories are
+// removed only when empty, so nothing that was there before berth is touched.
+
+export function berthResetAction(ctx: ApplyContext): HostAction {
+  const { rctx } = requireRuntime(ctx);
+  const mirrorFiles = containerdMirrorFiles(rctx.registry).map((f) => f.path);
+  const dirs = [...new Set(mirrorFiles.map((p) => p.slice(0, p.lastIndexOf('/'))))];
+  return {
+    description: 'remove the cluster registry, mirrors and cluster files',
+    commands: [
+      ...removeService(registryServiceName),
+      `rm -f ${mirrorFiles.map(shq).join(' ')}`,
+      `rmdir ${dirs.map(shq).join(' ')} /etc/containerd/certs.d /etc/containerd 2>/dev/null || :`,
+      removeHostsEntries(rctx.registry.domain),
+      `rm -rf ${shq(remoteClusterDir(ctx.name))}`,
+      'rmdir /var/lib/berth /etc/berth 2>/dev/null || :',
+    ],
+  };
+}
+
+/** Everything that returns `host` to how it was before berth: the driver's reset, then berth's. */
+export function resetHostAction(ctx: ApplyContext, host: ResolvedHost): HostAction {
+  const { runtime, rctx } = requireRuntime(ctx);
+  const driver = runtime.reset(rctx, clusterHost(ctx, host));
+  const own = berthResetAction(ctx);
+  return {
+    description: `reset ${host.ip}`,
+    files: driver.files,
+    commands: [...(driver.commands ?? []), ...(own.commands ?? [])],
+    secrets: driver.secrets,
+  };
+}

@@ -23,18 +23,21 @@ export interface RegistryServerOptions {
 
 /** distribution's configuration: filesystem storage, no deletes, htpasswd auth, storage health check. */
 export function registryConfigYaml(o: Pick<RegistryServerOptions, 'dataDir' | 'configDir' | 'port'>): string {
-  return stringify({
-    version: 0.1,
-    log: { level: 'info', formatter: 'text' },
-    storage: {
-      filesystem: { rootdirectory: o.dataDir },
-      delete: { enabled: false },
-      maintenance: { uploadpurging: { enabled: false } },
+  return stringify(
+    {
+      version: 0.1,
+      log: { level: 'info', formatter: 'text' },
+      storage: {
+        filesystem: { rootdirectory: o.dataDir },
+        delete: { enabled: false },
+        maintenance: { uploadpurging: { enabled: false } },
+      },
+      http: { addr: `:${o.port}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+      auth: { htpasswd: { realm: 'berth-registry', path: `${o.configDir}/htpasswd` } },
+      health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
     },
-    http: { addr: `:${o.port}`, headers: { 'X-Content-Type-Options': ['nosniff'] } },
-    auth: { htpasswd: { realm: 'berth-registry', path: `${o.configDir}/htpasswd` } },
-    health: { storagedriver: { enabled: true, interval: '10s', threshold: 3 } },
-  });
+    { aliasDuplicateObjects: false },
+  );
 }
 
 /**

@@ -65,11 +65,14 @@ export function containerdMirrorFiles(r: RegistryEndpoint, certsDir = '/etc/cont
 /** k3s /etc/rancher/k3s/registries.yaml: the same mirrors, with the credentials for the cluster registry. */
 export function k3sRegistriesYaml(r: RegistryEndpoint): string {
   const own = registryAddress(r);
-  const endpoint = [`http://${own}`];
   const mirrors: Record<string, { endpoint: string[] }> = {};
-  for (const host of [...Object.keys(mirroredRegistries), own]) mirrors[host] = { endpoint };
-  return stringify({
-    mirrors,
-    configs: { [own]: { auth: { username: r.username, password: r.password } } },
-  });
+  for (const host of [...Object.keys(mirroredRegistries), own])
+    mirrors[host] = { endpoint: [`http://${own}`] };
+  return stringify(
+    {
+      mirrors,
+      configs: { [own]: { auth: { username: r.username, password: r.password } } },
+    },
+    { aliasDuplicateObjects: false },
+  );
 }

@@ -211,5 +211,5 @@ export function k3sConfigYaml(input: K3sConfigInput): string {
     }
   }
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
-  return stringify(merged);
+  return stringify(merged, { aliasDuplicateObjects: false });
 }

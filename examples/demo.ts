@@ -1,0 +1,73 @@
+// berth's main job on one machine: three sandbox hosts, the example k3s cluster image built offline,
+// `berth run` of it onto 1 master + 2 nodes, then `kubectl get nodes`. Run as root: `npm run demo`.
+// Re-running it first removes the previous demo cluster and sandbox.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildExampleImage } from './example-image.js';
+
+const berth = fileURLToPath(new URL('../../bin/berth', import.meta.url));
+const name = 'demo';
+const image = 'example/k3s:v1.28.14';
+
+function step(title: string): void {
+  process.stdout.write(`\n### ${title}\n`);
+}
+
+function run(cmd: string, args: string[], allowFailure = false): number {
+  process.stdout.write(`$ ${[cmd === berth ? 'berth' : cmd, ...args].join(' ')}\n`);
+  const r = spawnSync(cmd, args, { stdio: 'inherit' });
+  const code = r.status ?? 1;
+  if (code !== 0 && !allowFailure) {
+    process.stderr.write(`demo: ${cmd === berth ? 'berth' : cmd} ${args[0]} failed (exit ${code})\n`);
+    process.exit(code);
+  }
+  return code;
+}
+
+if (process.getuid?.() !== 0) {
+  process.stderr.write(
+    'demo: run as root (sandbox hosts need network and mount namespaces): sudo npm run demo\n',
+  );
+  process.exit(4);
+}
+
+step('clean up a previous demo, if any');
+run(berth, ['reset', '--cluster', name], true);
+run(berth, ['sandbox', 'down', '--name', name], true);
+
+step(`build the example cluster image ${image} from examples/k3s (offline)`);
+const work = mkdtempSync(join(tmpdir(), 'berth-demo-'));
+try {
+  const built = await buildExampleImage({ tag: image, workDir: work });
+  if (built.standIn) {
+    process.stdout.write(
+      "NOTE: no real k3s binary is available on this machine, so the image carries berth's k3s TEST STAND-IN\n" +
+        '      (test/stand-ins/k3s: k3s v1.28 flags, files and a small Kubernetes API; it runs real containerd).\n' +
+        '      Set BERTH_K3S_BINARY=/path/to/k3s to build the image with a real k3s instead.\n',
+    );
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+run(berth, ['inspect', image]);
+
+step('three local sandbox hosts');
+run(berth, ['sandbox', 'up', '--name', name, '--hosts', '3']);
+
+step('install the cluster: 1 master + 2 nodes');
+run(berth, ['run', image, '--sandbox', name, '--masters', '1', '--nodes', '2', '--cluster', name]);
+
+step('the cluster, through the Kubernetes API');
+const kubeconfig = spawnSync(berth, ['kubeconfig', '--cluster', name, '--path'], {
+  encoding: 'utf8',
+}).stdout.trim();
+run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'wide']);
+run(berth, ['status', '--cluster', name]);
+
+process.stdout.write(
+  `\nkubeconfig: ${kubeconfig}\nremove it all with: ./bin/berth reset --cluster ${name} && ./bin/berth sandbox down --name ${name}\n`,
+);

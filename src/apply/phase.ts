@@ -11,6 +11,11 @@ export interface Phase<C> {
   run(ctx: C): Promise<void>;
   /** What run() would do, one line per action, without changing anything. */
   dryRun(ctx: C): string[] | Promise<string[]>;
+  /**
+   * The phase changes nothing on any host (it gathers facts or prepares local files), so it runs in a dry
+   * run too: the plans of later phases depend on what it learns.
+   */
+  readonly readOnly?: boolean;
 }
 
 export interface PhaseReport {
@@ -34,7 +39,7 @@ export async function runPhases<C>(
       log.debug(`phase skipped: ${phase.title}`);
       continue;
     }
-    if (opts.dryRun) {
+    if (opts.dryRun && !phase.readOnly) {
       const plan = await phase.dryRun(ctx);
       reports.push({ title: phase.title, outcome: 'planned', ms: 0, plan });
       log.out(`[${phase.title}]`);

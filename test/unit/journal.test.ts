@@ -53,3 +53,27 @@ test('phases run in order, skip when nothing to do, and stop at a failure', asyn
   assert.deepEqual(ran, []);
   assert.deepEqual(planned[0]?.plan, ['would a']);
 });
+
+test('read-only phases run in a dry run so that later plans can use what they learn', async () => {
+  const seen: string[] = [];
+  const facts: Phase<string[]> = {
+    title: 'facts',
+    readOnly: true,
+    shouldRun: () => true,
+    run: async (ctx) => {
+      ctx.push('learned');
+    },
+    dryRun: () => ['never printed'],
+  };
+  const change: Phase<string[]> = {
+    title: 'change',
+    shouldRun: () => true,
+    run: async () => {
+      throw new Error('must not run in a dry run');
+    },
+    dryRun: (ctx) => [`would act on ${ctx.join(',')}`],
+  };
+  const reports = await runPhases([facts, change], seen, { dryRun: true });
+  assert.deepEqual(seen, ['learned']);
+  assert.deepEqual(reports[1]?.plan, ['would act on learned']);
+});

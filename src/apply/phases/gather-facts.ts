@@ -49,6 +49,7 @@ function portsNeeded(roles: string[], registry: boolean): number[] {
 
 export const gatherFacts: Phase<ApplyContext> = {
   title: 'gather host facts',
+  readOnly: true,
   shouldRun: () => true,
   dryRun: (ctx) => [`connect to ${ctx.hosts.length} host(s) and read arch, OS, hostname, clock and ports`],
   async run(ctx) {

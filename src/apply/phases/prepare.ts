@@ -63,6 +63,7 @@ export function chooseRuntime(
 
 export const prepare: Phase<ApplyContext> = {
   title: 'mount and merge images',
+  readOnly: true,
   shouldRun: () => true,
   dryRun: (ctx) => [
     `ensure ${ctx.loaded.cluster.spec.image.join(', ')} are in the local store (pull if not)`,

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { ImageConfig } from '../image/types.js';
 import { InputError } from '../util/errors.js';
 import { registerSecret } from '../util/log.js';
+import { shellQuote } from '../util/shell.js';
 
 export type Env = Record<string, string>;
 
@@ -174,11 +175,6 @@ export function expandVars(cmd: string, env: Readonly<Env>): string {
     const name = (paren ?? brace ?? bare) as string;
     return Object.hasOwn(env, name) ? (env[name] as string) : whole;
   });
-}
-
-/** Single-quotes a word for POSIX sh: the result is one word with exactly the given bytes. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 const shellName = /^[A-Za-z_][A-Za-z0-9_]*$/;

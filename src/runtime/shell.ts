@@ -1,10 +1,7 @@
 // Helpers for building POSIX sh text. Every value that reaches generated shell goes through shq.
+import { shellQuote as shq } from '../util/shell.js';
 
-/** Quotes a value as one sh word. */
-export function shq(value: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(value)) return value;
-  return `'${value.replaceAll("'", `'"'"'`)}'`;
-}
+export { shellQuote as shq } from '../util/shell.js';
 
 /** A here-document that writes `content` to `path` without expanding anything inside it. */
 export function writeFileCommand(path: string, content: string, mode?: number): string {

@@ -1,8 +1,4 @@
-/** Quotes one word for a POSIX shell. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
-}
+export { shellQuote } from '../util/shell.js';
 
 /** A command shortened for one-line messages. */
 export function briefCommand(command: string): string {

@@ -18,11 +18,11 @@ import {
   registerEnvSecrets,
   sealosCompatVersion,
   shellEnvPrefix,
-  shellQuote,
 } from '../../src/apply/hooks.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { InputError } from '../../src/util/errors.js';
 import { redact } from '../../src/util/log.js';
+import { shellQuote } from '../../src/util/shell.js';
 
 const config = (env: string[], labels: Record<string, string> = {}): ImageConfig => ({
   architecture: 'amd64',
@@ -175,7 +175,7 @@ test('shellEnvPrefix quotes every value so sh sees it byte for byte', () => {
   });
   assert.equal(child, "a'b");
   assert.equal(shellEnvPrefix({}), '');
-  assert.equal(shellEnvPrefix({ B: '2', A: '1' }), "export A='1' B='2'; ");
+  assert.equal(shellEnvPrefix({ B: '2', A: '1' }), 'export A=1 B=2; ');
   assert.equal(shellQuote("a'b"), `'a'\\''b'`);
   for (const key of ['1X', 'A-B', 'A B', 'x;rm', '']) {
     assert.throws(() => shellEnvPrefix({ [key]: 'v' }), InputError);

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { EnvironmentError, errorMessage, InputError } from '../util/errors.js';
+import { isNotInstalled, runProgram } from '../util/program.js';
 import { parseReference } from './reference.js';
 
 // The images a cluster image must carry in its registry/: listed by hand in images/shim/*, named in
@@ -50,29 +50,15 @@ export function imagesInYaml(text: string, where: string): string[] {
   return out;
 }
 
-function helmTemplate(name: string, chartDir: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('helm', ['template', name, chartDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      reject(
-        e.code === 'ENOENT'
-          ? new EnvironmentError(`helm not found: install helm to save the images of charts/${name}`)
-          : e,
-      );
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new InputError(`charts/${name}: helm template failed: ${err.trim().split('\n')[0]}`));
-    });
+async function helmTemplate(name: string, chartDir: string): Promise<string> {
+  const r = await runProgram('helm', ['template', name, chartDir]).catch((e: unknown) => {
+    throw isNotInstalled(e)
+      ? new EnvironmentError(`helm not found: install helm to save the images of charts/${name}`)
+      : e;
   });
+  if (r.code !== 0)
+    throw new InputError(`charts/${name}: helm template failed: ${r.stderr.trim().split('\n')[0]}`);
+  return r.stdout;
 }
 
 function checkReference(ref: string, where: string): string {

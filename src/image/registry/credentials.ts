@@ -1,10 +1,10 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { EnvironmentError, InputError, RegistryError } from '../../util/errors.js';
 import { registerSecret } from '../../util/log.js';
+import { isNotInstalled, runProgram } from '../../util/program.js';
 import { dockerHubRegistry } from '../reference.js';
 
 // Credentials live where docker keeps them, so that `docker login`, `skopeo login --authfile` and
@@ -75,29 +75,16 @@ function helperFor(config: DockerConfig, registry: string): string | undefined {
   return config.credsStore || undefined;
 }
 
-function runHelper(name: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
+async function runHelper(name: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
   const program = `docker-credential-${name}`;
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT')
-        reject(new EnvironmentError(`${program} not found: install it or remove it from the docker config`));
-      else reject(e);
-    });
-    child.on('close', (code) => {
-      if (code === 0) resolve(out);
-      else reject(new RegistryError(`${program} ${action} failed: ${(out || err).trim().split('\n')[0]}`));
-    });
-    child.stdin.end(input);
+  const r = await runProgram(program, [action], input).catch((e: unknown) => {
+    throw isNotInstalled(e)
+      ? new EnvironmentError(`${program} not found: install it or remove it from the docker config`)
+      : e;
   });
+  if (r.code !== 0)
+    throw new RegistryError(`${program} ${action} failed: ${(r.stdout || r.stderr).trim().split('\n')[0]}`);
+  return r.stdout;
 }
 
 function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials {

@@ -108,7 +108,7 @@ export async function startRegistry(
   const stop = async () => {
     if (child.exitCode === null) {
       child.kill('SIGTERM');
-      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000)]);
+      await Promise.race([new Promise((r) => child.once('exit', r)), sleep(5000, undefined, { ref: false })]);
       if (child.exitCode === null) child.kill('SIGKILL');
     }
     rmSync(work, { recursive: true, force: true });

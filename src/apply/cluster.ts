@@ -147,6 +147,10 @@ function removeDeparted(departed: ResolvedHost[]): Phase<ApplyContext> {
         const host = byIp.get(s.host);
         if (host) await runAction(ctx, host, s);
       }
+      // as in reset: the images' clean hook undoes what their init hook did, from the rootfs still there
+      await hookPhase('clean', 'run the clean hook', () => departed)
+        .run(ctx)
+        .catch((err) => log.warn(`clean hook: ${(err as Error).message}`));
       await onHosts(ctx, departed, async (h) => {
         await runAction(ctx, h, resetHostAction(ctx, h));
         await ctx.journal.forgetHost(h.ip);

@@ -187,7 +187,10 @@ test('kubeconfig is rewritten to master0; token, certificates, balancer sync', (
 test('delete, upgrade and reset produce valid shell that undoes everything', () => {
   const del = k3sRuntime.deleteMasters(ctx(), [ctx().masters[0]]);
   assert.equal(del[0].host, '10.0.0.2', 'removal runs on a remaining master');
-  assert.match(del[0].commands?.[0] ?? '', /kubectl delete node "\$name"/);
+  assert.match(
+    del[0].commands?.[0] ?? '',
+    /kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache delete node "\$name"/,
+  );
   assert.equal(del[1].host, '10.0.0.1');
   const dn = k3sRuntime.deleteNodes(ctx(), ctx().nodes);
   assert.match(dn[0].commands?.[0] ?? '', /InternalIP/);

@@ -208,19 +208,28 @@ function nodeBalancingSyncAction(ctx: RuntimeContext, node: ClusterHost): HostAc
   };
 }
 
-/** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
-function nodeNameByIp(ip: string): string {
-  const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
-  return `${bin} kubectl get nodes -o jsonpath=${shq(jsonpath)} | awk -v ip=${shq(ip)} '$2 == ip { print $1 }'`;
+/**
+ * kubectl as berth runs it on a master: its discovery cache goes to the cluster's directory, which reset
+ * removes, instead of root's ~/.kube/cache, which nothing would.
+ */
+function kubectl(ctx: RuntimeContext): string {
+  const clusterDir = ctx.rootfsDir.slice(0, ctx.rootfsDir.lastIndexOf('/'));
+  return `${bin} kubectl --cache-dir ${shq(`${clusterDir}/kube-cache`)}`;
 }
 
-function deleteNodeStep(via: ClusterHost, host: ClusterHost): HostStep {
-  const name = host.hostname ? shq(host.hostname) : `"$(${nodeNameByIp(host.ip)})"`;
+/** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
+function nodeNameByIp(ctx: RuntimeContext, ip: string): string {
+  const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
+  return `${kubectl(ctx)} get nodes -o jsonpath=${shq(jsonpath)} | awk -v ip=${shq(ip)} '$2 == ip { print $1 }'`;
+}
+
+function deleteNodeStep(ctx: RuntimeContext, via: ClusterHost, host: ClusterHost): HostStep {
+  const name = host.hostname ? shq(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
   return {
     host: via.ip,
     description: `remove node ${host.ip} from the cluster`,
     commands: [
-      `name=${name}; if [ -n "$name" ]; then ${bin} kubectl drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${bin} kubectl delete node "$name" --ignore-not-found; fi`,
+      `name=${name}; if [ -n "$name" ]; then ${kubectl(ctx)} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl(ctx)} delete node "$name" --ignore-not-found; fi`,
     ],
   };
 }
@@ -283,13 +292,13 @@ export const k3sRuntime: Runtime = {
     const leaving = new Set(hosts.map((h) => h.ip));
     const stays = ctx.masters.find((m) => !leaving.has(m.ip));
     return hosts.flatMap((h) => [
-      ...(stays ? [deleteNodeStep(stays, h)] : []),
+      ...(stays ? [deleteNodeStep(ctx, stays, h)] : []),
       { host: h.ip, ...resetAction(ctx) },
     ]);
   },
   deleteNodes(ctx, hosts) {
     const via = master0(ctx);
-    return hosts.flatMap((h) => [deleteNodeStep(via, h), { host: h.ip, ...resetAction(ctx) }]);
+    return hosts.flatMap((h) => [deleteNodeStep(ctx, via, h), { host: h.ip, ...resetAction(ctx) }]);
   },
   reset(ctx) {
     return resetAction(ctx);

@@ -1,0 +1,114 @@
+// A cluster's whole life through the real CLI on four sandbox hosts: run, offline pull from the cluster
+// registry, unchanged re-apply, status, add, delete, reset; every host must end exactly as it began.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadOrCreateSecrets } from '../../src/apply/state.js';
+import {
+  assertHostAsBefore,
+  assertReadyNodes,
+  berthOk,
+  type HostSnapshot,
+  imageRef,
+  mustSsh,
+  setupCluster,
+  snapshotHost,
+} from '../helpers/cluster-e2e.js';
+
+const cluster = 't-cl-life';
+
+test('cluster lifecycle: run, pull, re-apply, status, add, delete, reset', async (t) => {
+  const setup = await setupCluster(t, { sandbox: 't-cl-life', hosts: 4 });
+  const { sb, home } = setup;
+  const [h0, h1, h2, h3] = sb.hosts as [
+    (typeof sb.hosts)[0],
+    (typeof sb.hosts)[0],
+    (typeof sb.hosts)[0],
+    (typeof sb.hosts)[0],
+  ];
+  const kubeconfig = join(home, cluster, 'kubeconfig');
+  const journal = join(home, cluster, 'journal.jsonl');
+  const lap = (() => {
+    const start = Date.now();
+    return (what: string) => console.log(`${what}: ${((Date.now() - start) / 1000).toFixed(1)} s`);
+  })();
+
+  const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
+  lap('hosts snapshotted');
+  let resetDone = false;
+  t.after(async () => {
+    // a failed test still leaves clean hosts behind for the sandbox teardown
+    if (!resetDone && existsSync(join(home, cluster, 'Clusterfile')))
+      await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
+  });
+
+  const runArgs = [
+    'run',
+    imageRef,
+    '--sandbox',
+    sb.name,
+    '--cluster',
+    cluster,
+    '--masters',
+    '1',
+    '--nodes',
+    '2',
+  ];
+  const first = await berthOk(runArgs);
+  lap(`run (1 master + 2 nodes) took ${(first.ms / 1000).toFixed(1)} s`);
+  assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);
+
+  await t.test('a node pulls from the cluster registry the digest the image holds', async () => {
+    const { registryPassword } = await loadOrCreateSecrets(cluster);
+    const pulled = mustSsh(
+      setup,
+      h1,
+      `k3s ctr images pull --hosts-dir /var/lib/rancher/k3s/agent/etc/containerd/certs.d --user admin:${registryPassword} registry.k8s.io/pause:3.9 >/dev/null
+k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
+    ).trim();
+    const stored = mustSsh(
+      setup,
+      h0,
+      `cat /var/lib/berth/${cluster}/rootfs/registry/docker/registry/v2/repositories/pause/_manifests/tags/3.9/current/link`,
+    ).trim();
+    assert.match(stored, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(pulled, stored);
+  });
+
+  await t.test('an unchanged re-apply is quick and leaves the journal as it was', async () => {
+    const journalBefore = readFileSync(journal);
+    const again = await berthOk(runArgs);
+    lap(`re-apply took ${(again.ms / 1000).toFixed(1)} s`);
+    assert.ok(again.ms < 10_000, `re-apply took ${again.ms} ms`);
+    assert.deepEqual(readFileSync(journal), journalBefore);
+  });
+
+  await t.test('status --json shows three Ready hosts', async () => {
+    const r = await berthOk(['status', '--cluster', cluster, '--json']);
+    const s = JSON.parse(r.stdout) as { phase: string; hosts: Array<{ ip: string; ready?: boolean }> };
+    assert.equal(s.phase, 'ClusterSuccess');
+    assert.deepEqual(
+      s.hosts.map((h) => `${h.ip} ${h.ready}`).sort(),
+      [h0.ip, h1.ip, h2.ip].map((ip) => `${ip} true`).sort(),
+    );
+  });
+
+  await t.test('add a fourth host as node, then delete it: it is as before', async () => {
+    const add = await berthOk(['add', '--nodes', h3.ip, '--cluster', cluster]);
+    lap(`add took ${(add.ms / 1000).toFixed(1)} s`);
+    assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip, h3.ip]);
+    const del = await berthOk(['delete', '--nodes', h3.ip, '--cluster', cluster]);
+    lap(`delete took ${(del.ms / 1000).toFixed(1)} s`);
+    assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);
+    await assertHostAsBefore(setup, h3, before.get(h3.ip) as HostSnapshot);
+  });
+
+  await t.test('reset returns every host to its snapshot and forgets the cluster', async () => {
+    const r = await berthOk(['reset', '--cluster', cluster]);
+    resetDone = true;
+    lap(`reset took ${(r.ms / 1000).toFixed(1)} s`);
+    assert.equal(existsSync(join(home, cluster)), false, 'the cluster state dir is gone');
+    for (const h of sb.hosts) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);
+  });
+});

@@ -1,0 +1,342 @@
+// Shared pieces of the cluster end-to-end tests: a temp BERTH_HOME with the example image built once,
+// the real CLI as a child process, root SSH into sandbox hosts, kubectl against the cluster, and host
+// snapshots that show exactly what a cluster left behind.
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { buildExampleImage } from '../../examples/example-image.js';
+import type { Sandbox, SandboxHost } from '../../src/sandbox/index.js';
+import { withSandbox } from './sandbox.js';
+
+const berthBin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+
+export const imageRef = 'example/k3s:v1.28';
+
+export interface ClusterSetup {
+  home: string;
+  sb: Sandbox;
+  knownHosts: string;
+}
+
+/**
+ * A temp BERTH_HOME (set in process.env, so the CLI children and in-process helpers share it), the example
+ * image built into its store, and a sandbox of `hosts` hosts. Everything goes when the test ends; the
+ * sandbox goes down before the BERTH_HOME holding its record is removed.
+ */
+export async function setupCluster(
+  t: TestContext,
+  opts: { sandbox: string; hosts: number },
+): Promise<ClusterSetup> {
+  const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
+  process.env.BERTH_HOME = home;
+  try {
+    const started = Date.now();
+    await buildExampleImage({ tag: imageRef, workDir: join(home, 'build') });
+    console.log(`example image built in ${Date.now() - started} ms`);
+    const sb = await withSandbox(t, { name: opts.sandbox, hosts: opts.hosts });
+    t.after(() => rmSync(home, { recursive: true, force: true }));
+    const knownHosts = join(home, 'test_known_hosts');
+    writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
+    return { home, sb, knownHosts };
+  } catch (err) {
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Starts `berth ARGS` with the current BERTH_HOME; the caller owns the child (and its PID). */
+export function startBerth(args: string[]): { child: ChildProcess; done: Promise<Run> } {
+  const started = Date.now();
+  const child = spawn(process.execPath, [berthBin, ...args], {
+    env: { ...process.env, CI: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    stdout += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const done = new Promise<Run>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, ms: Date.now() - started }));
+  });
+  return { child, done };
+}
+
+export async function berth(args: string[], timeoutMs = 300_000): Promise<Run> {
+  const { child, done } = startBerth(args);
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** `berth ARGS` that must exit 0; the failure message carries its output. */
+export async function berthOk(args: string[], timeoutMs?: number): Promise<Run> {
+  const r = await berth(args, timeoutMs);
+  assert.equal(r.code, 0, `berth ${args.join(' ')} exited ${r.code} (${r.signal ?? ''}):\n${r.stderr}`);
+  return r;
+}
+
+export function ssh(
+  setup: ClusterSetup,
+  h: SandboxHost,
+  script: string,
+): { status: number | null; out: string; err: string } {
+  const r = spawnSync(
+    'ssh',
+    [
+      '-i',
+      setup.sb.keyPath,
+      '-o',
+      `UserKnownHostsFile=${setup.knownHosts}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+      `root@${h.ip}`,
+      'sh -s',
+    ],
+    { input: script, encoding: 'utf8', timeout: 120_000, maxBuffer: 512 * 1024 * 1024 },
+  );
+  return { status: r.status, out: r.stdout, err: r.stderr };
+}
+
+export function mustSsh(setup: ClusterSetup, h: SandboxHost, script: string): string {
+  const r = ssh(setup, h, script);
+  assert.equal(r.status, 0, `${h.ip}: ${r.err}`);
+  return r.out;
+}
+
+export interface NodeRow {
+  name: string;
+  ip: string;
+  ready: boolean;
+}
+
+/** The cluster's nodes as real kubectl sees them through the kubeconfig berth fetched. */
+export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
+  // the discovery cache stays in the test's BERTH_HOME: the machine's ~/.kube is every host's lower layer
+  const cache = join(process.env.BERTH_HOME ?? tmpdir(), 'kube-cache');
+  const args = [
+    '--kubeconfig',
+    kubeconfig,
+    '--cache-dir',
+    cache,
+    '--request-timeout=10s',
+    'get',
+    'nodes',
+    '-o',
+    'json',
+  ];
+  if (server) args.unshift('--server', server);
+  const r = spawnSync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `kubectl get nodes: ${r.stderr}`);
+  const list = JSON.parse(r.stdout) as {
+    items: Array<{
+      metadata: { name: string };
+      status: {
+        addresses?: Array<{ type: string; address: string }>;
+        conditions?: Array<{ type: string; status: string }>;
+      };
+    }>;
+  };
+  return list.items.map((n) => ({
+    name: n.metadata.name,
+    ip: n.status.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
+    ready: n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  }));
+}
+
+export function assertReadyNodes(kubeconfig: string, ips: string[], server?: string): void {
+  const nodes = kubectlNodes(kubeconfig, server);
+  assert.deepEqual(
+    nodes.map((n) => `${n.ip} ${n.ready ? 'Ready' : 'NotReady'}`).sort(),
+    ips.map((ip) => `${ip} Ready`).sort(),
+  );
+}
+
+// ---- host snapshots ----
+
+/**
+ * Paths left out of the file list, besides the pseudo filesystems, /run/sshd and /tmp:
+ * - /work: the machine's shared work tree (big, changed all the time by other sessions); berth never
+ *   writes there.
+ * - /var/log/wtmp, /var/log/btmp, /var/log/lastlog: login accounting sshd/PAM update on every SSH
+ *   login (ours included), not state berth keeps.
+ * A sandbox host's root is an overlay over the machine's own /, so what the machine changes meanwhile
+ * (other sessions' caches, kubectl's ~/.kube/cache) shows through on every host; machineChanges() tells
+ * those apart from the host's own.
+ */
+const skipped = [
+  '/proc',
+  '/sys',
+  '/dev',
+  '/run/sshd',
+  '/tmp',
+  '/work',
+  '/var/log/wtmp',
+  '/var/log/btmp',
+  '/var/log/lastlog',
+];
+
+// Directory sizes are block allocations that a create-then-delete grows for good; they carry no content.
+const fileFormat = `-type d -printf '%p d %m\\n' -o -printf '%p %y %m %s %l\\n'`;
+const insideScript = `set -e
+echo '## files'
+find / \\( ${skipped.map((p) => `-path ${p}`).join(' -o ')} \\) -prune -o ${fileFormat} | LC_ALL=C sort
+echo '## mounts'
+LC_ALL=C sort /proc/self/mounts
+echo '## /etc/hosts'
+cat /etc/hosts
+`;
+
+function netnsRun(netns: string, cmd: string[]): string {
+  const r = spawnSync('ip', ['netns', 'exec', netns, ...cmd], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `ip netns exec ${netns} ${cmd.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** iptables-save rules without counters, comments and tables that hold nothing but empty built-in chains. */
+export function iptablesRules(save: string): string[] {
+  const out: string[] = [];
+  let table: string[] = [];
+  let meaningful = false;
+  for (const raw of save.split('\n')) {
+    const line = raw.replace(/\s*\[\d+:\d+\]$/, '').replace(/^\[\d+:\d+\] /, '');
+    if (!line || line.startsWith('#')) continue;
+    if (line.startsWith('*')) {
+      table = [line];
+      meaningful = false;
+    } else if (line === 'COMMIT') {
+      if (meaningful) out.push(...table, line);
+    } else {
+      table.push(line);
+      const builtinAccept = /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) ACCEPT$/.test(line);
+      if (!builtinAccept) meaningful = true;
+    }
+  }
+  return out;
+}
+
+export type HostSnapshot = Record<string, string[]>;
+
+export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot {
+  const inside = mustSsh(setup, h, insideScript);
+  const snap: HostSnapshot = {};
+  let section = '';
+  for (const line of inside.split('\n')) {
+    if (line.startsWith('## ')) {
+      section = line.slice(3);
+      snap[section] = [];
+    } else if (line) snap[section]?.push(line);
+  }
+  const pids = spawnSync('ip', ['netns', 'pids', h.netns], { encoding: 'utf8' }).stdout.split('\n');
+  snap.processes = pids
+    .filter(Boolean)
+    .map((pid) => {
+      const r = spawnSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' });
+      return r.status === 0 ? r.stdout.replace(/\0/g, ' ').trim() : '';
+    })
+    .filter(Boolean)
+    .sort();
+  snap.iptables = iptablesRules(netnsRun(h.netns, ['iptables-save']));
+  snap.ip6tables = iptablesRules(netnsRun(h.netns, ['ip6tables-save']));
+  snap.routes = netnsRun(h.netns, ['ip', 'route', 'show', 'table', 'all']).split('\n').filter(Boolean);
+  snap.routes6 = netnsRun(h.netns, ['ip', '-6', 'route', 'show', 'table', 'all']).split('\n').filter(Boolean);
+  return snap;
+}
+
+/** Lines only in `before` (-) or only in `after` (+), per section; empty when equal. */
+export function snapshotDiff(before: HostSnapshot, after: HostSnapshot): string[] {
+  const out: string[] = [];
+  for (const section of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const count = new Map<string, number>();
+    for (const l of before[section] ?? []) count.set(l, (count.get(l) ?? 0) + 1);
+    for (const l of after[section] ?? []) count.set(l, (count.get(l) ?? 0) - 1);
+    for (const [l, n] of count) {
+      if (n > 0) out.push(`${section}: - ${l}`);
+      if (n < 0) out.push(`${section}: + ${l}`);
+    }
+  }
+  return out;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The file lines of `diff` that the machine's own / shows the same way: changes of the overlay's lower
+ * layer, not of the host. Paths on the host's own mounts (/run, /var/lib/containerd) never are.
+ */
+function machineChanges(diff: string[]): Set<string> {
+  const files = diff.flatMap((l) => {
+    const m = /^files: ([-+]) (\S+)/.exec(l);
+    return m?.[1] && m[2] ? [{ line: l, sign: m[1], path: m[2], text: l.slice('files: + '.length) }] : [];
+  });
+  const own = (p: string) => /^\/(run|var\/lib\/containerd)(\/|$)/.test(p);
+  const candidates = files.filter((f) => !own(f.path));
+  if (candidates.length === 0) return new Set();
+  const paths = [...new Set(candidates.map((f) => f.path))];
+  const r = spawnSync('sh', ['-c', `find "$@" -maxdepth 0 ${fileFormat} 2>/dev/null; true`, 'sh', ...paths], {
+    encoding: 'utf8',
+  });
+  const onMachine = new Map(
+    r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => [l.split(' ')[0] as string, l]),
+  );
+  return new Set(
+    candidates
+      .filter((f) => (f.sign === '+' ? onMachine.get(f.path) === f.text : onMachine.get(f.path) !== f.text))
+      .map((f) => f.line),
+  );
+}
+
+/**
+ * Asserts the host equals its snapshot. Processes of SSH sessions that just closed take a moment to go,
+ * so a difference is looked at again a few times (bounded) before it counts.
+ */
+export async function assertHostAsBefore(
+  setup: ClusterSetup,
+  h: SandboxHost,
+  before: HostSnapshot,
+): Promise<void> {
+  let diff: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const all = snapshotDiff(before, snapshotHost(setup, h));
+    const machine = machineChanges(all);
+    diff = all.filter((l) => !machine.has(l));
+    if (diff.length === 0) {
+      if (machine.size > 0)
+        console.log(`${h.ip}: ${machine.size} changed path(s) are the machine's own, not the host's`);
+      return;
+    }
+    await sleep(1000);
+  }
+  const shown = diff.slice(0, 60).join('\n');
+  assert.fail(
+    `${h.ip} differs from its snapshot in ${diff.length} line(s):\n${shown}${diff.length > 60 ? '\n…' : ''}`,
+  );
+}

@@ -6,7 +6,8 @@
 // test stand-in, which the caller is told about.
 
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../src/image/build.js';
@@ -36,10 +37,23 @@ export interface ExampleImage {
   standIn: boolean;
 }
 
+/** Writes `bytes` of random (incompressible) data as payload/random.bin, in 16 MiB chunks. */
+function writePayload(context: string, bytes: number): void {
+  const dir = join(context, 'payload');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, 'random.bin');
+  writeFileSync(file, '');
+  for (let left = bytes; left > 0; left -= 16 * 1024 * 1024)
+    appendFileSync(file, randomBytes(Math.min(left, 16 * 1024 * 1024)));
+  appendFileSync(join(context, 'Kubefile'), 'COPY payload payload\n');
+}
+
 export async function buildExampleImage(opts: {
   tag: string;
   workDir: string;
   store?: ImageStore;
+  /** Extra bytes of random data in the rootfs (payload/random.bin, outside registry/), for benchmarks. */
+  payloadBytes?: number;
 }): Promise<ExampleImage> {
   const source = await startRegistry();
   try {
@@ -64,6 +78,7 @@ export async function buildExampleImage(opts: {
     if (k3s) cpSync(k3s, join(bin, 'k3s'));
     else await writeK3sStandIn(bin);
     mkdirSync(join(context, 'registry'), { recursive: true });
+    if (opts.payloadBytes) writePayload(context, opts.payloadBytes);
     await buildImage({
       contextDir: context,
       tags: [opts.tag],

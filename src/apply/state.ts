@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -44,13 +45,39 @@ export function clusterPaths(name: string): ClusterPaths {
   };
 }
 
+/** The lock dir records who holds it, so that a lock left by a killed berth is recognised as such. */
+function lockOwnerFile(lockPath: string): string {
+  return join(lockPath, 'owner');
+}
+
+/** True when the lock's recorded holder was a process of this machine that no longer runs. */
+async function lockHolderGone(lockPath: string): Promise<boolean> {
+  const [host, pid] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => '')).trim().split(' ');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** Holds the cluster's state lock for the duration of `fn`: two berth runs never apply one cluster at once. */
 export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const { dir } = clusterPaths(name);
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lockPath = join(dir, '.lock');
+  const take = () => lockfile.lock(dir, { lockfilePath: lockPath, stale: 30_000, update: 10_000 });
   let release: () => Promise<void>;
   try {
-    release = await lockfile.lock(dir, { lockfilePath: join(dir, '.lock'), stale: 30_000, update: 10_000 });
+    try {
+      release = await take();
+    } catch (err) {
+      // a killed berth (SIGKILL, crash) leaves its lock until it goes stale; resuming must not wait for that
+      if ((err as { code?: string }).code !== 'ELOCKED' || !(await lockHolderGone(lockPath))) throw err;
+      await rm(lockPath, { recursive: true, force: true });
+      release = await take();
+    }
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
       throw new EnvironmentError(
@@ -59,9 +86,12 @@ export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Pr
     }
     throw err;
   }
+  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid}\n`);
   try {
     return await fn();
   } finally {
+    // proper-lockfile removes the lock with rmdir: it must be empty again
+    await rm(lockOwnerFile(lockPath), { force: true });
     await release();
   }
 }

@@ -3,7 +3,7 @@
 // snapshots that show exactly what a cluster left behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -240,6 +240,25 @@ export function iptablesRules(save: string): string[] {
   return out;
 }
 
+/**
+ * Command lines of the processes in the host's network namespace, sorted. Hosts share the machine's PID
+ * namespace, so ps or pgrep on a host would list every host's processes.
+ */
+export function hostProcesses(h: SandboxHost): string[] {
+  const pids = spawnSync('ip', ['netns', 'pids', h.netns], { encoding: 'utf8' }).stdout.split('\n');
+  return pids
+    .filter(Boolean)
+    .map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      } catch {
+        return '';
+      }
+    })
+    .filter(Boolean)
+    .sort();
+}
+
 export type HostSnapshot = Record<string, string[]>;
 
 export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot {
@@ -252,15 +271,7 @@ export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot 
       snap[section] = [];
     } else if (line) snap[section]?.push(line);
   }
-  const pids = spawnSync('ip', ['netns', 'pids', h.netns], { encoding: 'utf8' }).stdout.split('\n');
-  snap.processes = pids
-    .filter(Boolean)
-    .map((pid) => {
-      const r = spawnSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' });
-      return r.status === 0 ? r.stdout.replace(/\0/g, ' ').trim() : '';
-    })
-    .filter(Boolean)
-    .sort();
+  snap.processes = hostProcesses(h);
   snap.iptables = iptablesRules(netnsRun(h.netns, ['iptables-save']));
   snap.ip6tables = iptablesRules(netnsRun(h.netns, ['ip6tables-save']));
   snap.routes = netnsRun(h.netns, ['ip', 'route', 'show', 'table', 'all']).split('\n').filter(Boolean);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -29,6 +30,23 @@ test('one berth process at a time changes a cluster', async () => {
     );
   });
   assert.equal(await withClusterLock('c2', async () => 7), 7);
+});
+
+test("a lock left by a killed berth is taken over at once, a live holder's is not", async () => {
+  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  const lock = join(clusterPaths('c3').dir, '.lock');
+  mkdirSync(lock, { recursive: true });
+  const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+    encoding: 'utf8',
+  }).stdout;
+  writeFileSync(join(lock, 'owner'), `${hostname()} ${dead}\n`);
+  assert.equal(await withClusterLock('c3', async () => 'resumed'), 'resumed');
+  mkdirSync(lock);
+  writeFileSync(join(lock, 'owner'), `${hostname()} ${process.pid}\n`);
+  await assert.rejects(
+    withClusterLock('c3', async () => undefined),
+    /being changed by another berth process/,
+  );
 });
 
 test('cluster names are checked', () => {

@@ -45,9 +45,12 @@ export function clusterPaths(name: string): ClusterPaths {
   };
 }
 
-/** The lock dir records who holds it, so that a lock left by a killed berth is recognised as such. */
+/**
+ * Beside the lock dir, who holds it, so that a lock left by a killed berth is recognised as such. Not inside:
+ * a file written there changes the dir's mtime, which proper-lockfile then takes for a compromised lock.
+ */
 function lockOwnerFile(lockPath: string): string {
-  return join(lockPath, 'owner');
+  return `${lockPath}.owner`;
 }
 
 /** True when the lock's recorded holder was a process of this machine that no longer runs. */
@@ -90,7 +93,6 @@ export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Pr
   try {
     return await fn();
   } finally {
-    // proper-lockfile removes the lock with rmdir: it must be empty again
     await rm(lockOwnerFile(lockPath), { force: true });
     await release();
   }

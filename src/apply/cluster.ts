@@ -159,11 +159,12 @@ function removeDeparted(departed: ResolvedHost[]): Phase<ApplyContext> {
   };
 }
 
-function applyPhases(departed: ResolvedHost[]): Phase<ApplyContext>[] {
+/** The phases that only look: they connect to the hosts and prepare images here, changing no host. */
+const inspectPhases: Phase<ApplyContext>[] = [gatherFacts, prepare];
+
+function changePhases(departed: ResolvedHost[]): Phase<ApplyContext>[] {
   const everyHost = (ctx: ApplyContext) => ctx.hosts;
   return [
-    gatherFacts,
-    prepare,
     distributeRootfs,
     hookPhase('check', 'run the check hook', everyHost),
     hookPhase('init-registry', 'run the init-registry hook', (ctx) => ctx.registryHosts),
@@ -200,9 +201,14 @@ export async function applyCluster(
           `${loaded.file}: every master would be removed; use berth reset to remove the cluster`,
         );
       }
+      const reports = await runPhases(inspectPhases, ctx, options).catch(async (err) => {
+        // no host was changed: a cluster never applied before leaves no state behind
+        if (!previous && !options.dryRun) await removeClusterState(name);
+        throw err;
+      });
       if (!options.dryRun) await saveState(ctx, 'ClusterInProcess');
       try {
-        const reports = await runPhases(applyPhases(departed), ctx, options);
+        reports.push(...(await runPhases(changePhases(departed), ctx, options)));
         if (!options.dryRun) await saveState(ctx, 'ClusterSuccess');
         return reports;
       } catch (err) {

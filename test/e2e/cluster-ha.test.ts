@@ -29,7 +29,7 @@ test('HA: the API stays reachable from a node and from the other masters when ma
     (typeof sb.hosts)[0],
   ];
   const kubeconfig = join(home, cluster, 'kubeconfig');
-  t.after(async () => {
+  setup.onCleanup(async () => {
     if (existsSync(join(home, cluster, 'Clusterfile')))
       await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
   });
@@ -55,7 +55,7 @@ test('HA: the API stays reachable from a node and from the other masters when ma
   const onNode = '/root/t-cl-ha.kubeconfig';
   const kubectlOnNode = `/usr/bin/kubectl --kubeconfig ${onNode} --cache-dir /root/t-cl-ha.kube-cache --request-timeout=3s get nodes -o name`;
   mustSsh(setup, node, `umask 077; cat > ${onNode} <<'EOF'\n${doc.toString()}EOF\n${kubectlOnNode}`);
-  t.after(() => ssh(setup, node, `rm -rf ${onNode} /root/t-cl-ha.kube-cache`));
+  setup.onCleanup(() => ssh(setup, node, `rm -rf ${onNode} /root/t-cl-ha.kube-cache`));
 
   mustSsh(setup, m0, 'sh /usr/local/lib/berth/supervise stop k3s');
   const stopped = Date.now();

@@ -37,7 +37,7 @@ test('cluster lifecycle: run, pull, re-apply, status, add, delete, reset', async
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   lap('hosts snapshotted');
   let resetDone = false;
-  t.after(async () => {
+  setup.onCleanup(async () => {
     // a failed test still leaves clean hosts behind for the sandbox teardown
     if (!resetDone && existsSync(join(home, cluster, 'Clusterfile')))
       await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);

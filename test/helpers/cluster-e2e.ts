@@ -20,6 +20,8 @@ export interface ClusterSetup {
   home: string;
   sb: Sandbox;
   knownHosts: string;
+  /** Runs `fn` when the test ends, while the sandbox is still up (a failed test resets its cluster). */
+  onCleanup(fn: () => Promise<unknown> | unknown): void;
 }
 
 /**
@@ -33,6 +35,17 @@ export async function setupCluster(
 ): Promise<ClusterSetup> {
   const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
   process.env.BERTH_HOME = home;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  // after-hooks run in registration order: the test's cleanups, then the sandbox, then BERTH_HOME
+  t.after(async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.log(`cleanup failed: ${(err as Error).message}`);
+      }
+    }
+  });
   try {
     const started = Date.now();
     await buildExampleImage({ tag: imageRef, workDir: join(home, 'build') });
@@ -41,7 +54,7 @@ export async function setupCluster(
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const knownHosts = join(home, 'test_known_hosts');
     writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
-    return { home, sb, knownHosts };
+    return { home, sb, knownHosts, onCleanup: (fn) => cleanups.push(fn) };
   } catch (err) {
     rmSync(home, { recursive: true, force: true });
     throw err;

@@ -39,10 +39,10 @@ test("a lock left by a killed berth is taken over at once, a live holder's is no
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
     encoding: 'utf8',
   }).stdout;
-  writeFileSync(join(lock, 'owner'), `${hostname()} ${dead}\n`);
+  writeFileSync(`${lock}.owner`, `${hostname()} ${dead}\n`);
   assert.equal(await withClusterLock('c3', async () => 'resumed'), 'resumed');
   mkdirSync(lock);
-  writeFileSync(join(lock, 'owner'), `${hostname()} ${process.pid}\n`);
+  writeFileSync(`${lock}.owner`, `${hostname()} ${process.pid}\n`);
   await assert.rejects(
     withClusterLock('c3', async () => undefined),
     /being changed by another berth process/,

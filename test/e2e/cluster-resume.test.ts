@@ -1,0 +1,94 @@
+// `berth run` killed with SIGKILL at moments spread over a whole run: after every kill the local state
+// is readable, and the next run picks up and finishes; reset then leaves the hosts as they were.
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { Journal } from '../../src/apply/journal.js';
+import { loadClusterfile } from '../../src/clusterfile/index.js';
+import {
+  assertHostAsBefore,
+  assertReadyNodes,
+  berthOk,
+  type HostSnapshot,
+  imageRef,
+  setupCluster,
+  snapshotHost,
+  startBerth,
+} from '../helpers/cluster-e2e.js';
+
+const cluster = 't-cl-res';
+
+/** Every journal line is one whole JSON entry: a kill never leaves half a line behind. */
+function checkJournal(path: string): number {
+  if (!existsSync(path)) return 0;
+  const text = readFileSync(path, 'utf8');
+  assert.ok(text === '' || text.endsWith('\n'), `${path} ends in a torn line`);
+  const lines = text.split('\n').filter(Boolean);
+  for (const [i, line] of lines.entries()) {
+    const entry = JSON.parse(line) as { host?: unknown; step?: unknown };
+    assert.equal(typeof entry.host, 'string', `${path}:${i + 1}`);
+    assert.equal(typeof entry.step, 'string', `${path}:${i + 1}`);
+  }
+  return lines.length;
+}
+
+test('run survives SIGKILL at any moment and resumes to a working cluster', async (t) => {
+  const setup = await setupCluster(t, { sandbox: 't-cl-res', hosts: 3 });
+  const { sb, home } = setup;
+  const dir = join(home, cluster);
+  const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
+  let resetDone = false;
+  setup.onCleanup(async () => {
+    if (!resetDone && existsSync(join(dir, 'Clusterfile')))
+      await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
+  });
+  const args = ['run', imageRef, '--sandbox', sb.name, '--cluster', cluster];
+
+  // one kill in each slice, at a random point inside it; a resumed run has less left to do, so the
+  // slices grow and the later kills land in the later phases (joins, readiness)
+  const slices: Array<[number, number]> = [
+    [300, 900],
+    [900, 1800],
+    [1800, 2800],
+    [2800, 3800],
+    [3800, 5000],
+    [5000, 7000],
+    [7000, 14000],
+  ];
+  let kills = 0;
+  for (const [from, to] of slices) {
+    const delay = Math.round(from + Math.random() * (to - from));
+    const { child, done } = startBerth(args);
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
+    }, delay);
+    const r = await done;
+    clearTimeout(timer);
+    const what = r.signal === 'SIGKILL' ? 'killed' : `exited ${r.code} before the kill`;
+    const entries = checkJournal(join(dir, 'journal.jsonl'));
+    const phase = [...r.stderr.matchAll(/==> (.*)/g)].pop()?.[1] ?? 'before the first phase';
+    console.log(`run ${what} at ${delay} ms (in: ${phase}); journal has ${entries} entries`);
+    if (r.signal === 'SIGKILL') kills++;
+    if (r.signal !== 'SIGKILL') assert.equal(r.code, 0, `a run between kills failed:\n${r.stderr}`);
+    if (existsSync(join(dir, 'Clusterfile'))) {
+      const loaded = await loadClusterfile(join(dir, 'Clusterfile'));
+      assert.equal(loaded.cluster.metadata.name, cluster);
+    }
+    await Journal.open(join(dir, 'journal.jsonl'));
+  }
+
+  assert.ok(kills >= 5, `only ${kills} runs were still going when killed`);
+  const final = await berthOk(args);
+  console.log(`the run after the kills finished in ${(final.ms / 1000).toFixed(1)} s`);
+  assertReadyNodes(
+    join(dir, 'kubeconfig'),
+    sb.hosts.map((h) => h.ip),
+  );
+
+  const r = await berthOk(['reset', '--cluster', cluster]);
+  resetDone = true;
+  console.log(`reset took ${(r.ms / 1000).toFixed(1)} s`);
+  assert.equal(existsSync(dir), false, 'the cluster state dir is gone');
+  for (const h of sb.hosts) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);
+});

@@ -54,6 +54,7 @@ export async function runPhases<C>(
       throw err;
     }
     reports.push({ title: phase.title, outcome: 'ran', ms: Date.now() - start });
+    log.debug(`phase done in ${Date.now() - start} ms: ${phase.title}`);
   }
   return reports;
 }

@@ -1,8 +1,8 @@
 import type { ResolvedHost } from '../clusterfile/index.js';
 import type { HostAction } from '../runtime/types.js';
-import { shellQuote } from '../ssh/index.js';
 import { log, registerSecret } from '../util/log.js';
 import { settleLimit } from '../util/pool.js';
+import { actionScript } from './action-script.js';
 import { type ApplyContext, hostSpec } from './context.js';
 import { digestInputs } from './journal.js';
 
@@ -12,20 +12,13 @@ import { digestInputs } from './journal.js';
 export async function runAction(ctx: ApplyContext, host: ResolvedHost, action: HostAction): Promise<void> {
   for (const s of action.secrets ?? []) registerSecret(s);
   const session = await ctx.pool.session(hostSpec(host));
-  for (const f of action.files ?? []) {
-    await session.putFile(Buffer.from(f.content), f.path, {
-      mode: f.mode ?? 0o644,
-      sudo: true,
-      signal: ctx.options.signal,
-    });
-  }
-  for (const command of action.commands ?? []) {
-    await session.exec(`sh -e -c ${shellQuote(command)}`, {
-      sudo: true,
-      signal: ctx.options.signal,
-      onLine: (line) => log.debug(`${host.ip}: ${line}`),
-    });
-  }
+  // The script arrives on stdin, but its commands must not read the rest of it as their own input.
+  await session.exec(`sh -c 'script=$(cat) && eval "$script" </dev/null'`, {
+    sudo: true,
+    stdin: actionScript(action),
+    signal: ctx.options.signal,
+    onLine: (line) => log.debug(`${host.ip}: ${line}`),
+  });
 }
 
 /**

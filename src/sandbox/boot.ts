@@ -68,6 +68,9 @@ else
   chroot "$R" useradd -m -s /bin/bash -G sudo ${p.user}
 fi
 chroot "$R" chpasswd
+# root starts with Debian's stock shell files, as on a fresh server: the machine's own (developer tools
+# such as pyenv, which rehashes under a lock on every bash start) would slow and stall every SSH session.
+for f in bashrc profile; do [ -f /usr/share/base-files/dot.$f ] && cp /usr/share/base-files/dot.$f "$R/root/.$f"; done
 install -d -m 700 "$R/root/.ssh"
 install -m 600 "$H/authorized_keys" "$R/root/.ssh/authorized_keys"
 uid=$(chroot "$R" id -u ${p.user})

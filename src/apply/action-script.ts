@@ -1,0 +1,31 @@
+import { posix } from 'node:path';
+import type { HostAction } from '../runtime/types.js';
+import { shellQuote } from '../util/shell.js';
+
+/**
+ * One sh script doing a whole HostAction: each file written atomically (temp file beside it, mode set,
+ * renamed over), then each command in its own subshell so that one command's `cd` or variables cannot
+ * leak into the next, stopping at the first failure. Sent on the stdin of one remote shell, it costs one
+ * SSH channel however many files and commands the action has; file contents travel base64-encoded, so any
+ * bytes survive and nothing in them is ever interpreted by the shell.
+ */
+export function actionScript(action: HostAction): string {
+  const lines = ['set -e'];
+  for (const f of action.files ?? []) {
+    const dest = shellQuote(f.path);
+    const mode = (f.mode ?? 0o644).toString(8);
+    lines.push(
+      `mkdir -p ${shellQuote(posix.dirname(f.path))}`,
+      `t=$(mktemp ${shellQuote(`${posix.dirname(f.path)}/.${posix.basename(f.path)}.berth.XXXXXX`)})`,
+      `base64 -d > "$t" <<'BERTH_FILE_EOF'`,
+      ...(Buffer.from(f.content)
+        .toString('base64')
+        .match(/.{1,76}/g) ?? []),
+      'BERTH_FILE_EOF',
+      `chmod ${mode} "$t"`,
+      `mv -f "$t" ${dest}`,
+    );
+  }
+  for (const command of action.commands ?? []) lines.push(`(\n${command}\n)`);
+  return `${lines.join('\n')}\n`;
+}

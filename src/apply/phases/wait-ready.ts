@@ -60,7 +60,6 @@ export const waitReady: Phase<ApplyContext> = {
       progress.update(wanted.length - missing.length);
       if (missing.length === 0) {
         progress.stop(`${wanted.length} node(s) Ready`);
-        log.info(`kubeconfig: ${ctx.paths.kubeconfig}`);
         return;
       }
       await sleep(2000);

@@ -40,7 +40,6 @@ function appHelp(): string {
     '',
     'GLOBAL OPTIONS:',
     '   --debug                     (logging) Turn on debug logs [$K3S_DEBUG]',
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: k3s's help shows this literal text
     '   --data-dir value, -d value  (data) Folder to hold state (default: /var/lib/rancher/k3s or ${HOME}/.rancher/k3s if not root) [$K3S_DATA_DIR]',
     '   --help, -h                  show help',
     '   --version, -v               print the version',

@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { errorMessage, TimeoutError } from '../../util/errors.js';
-import { log } from '../../util/log.js';
 import { startProgress } from '../../util/progress.js';
 import { type ApplyContext, hostSpec, requireRuntime } from '../context.js';
 import { listNodes } from '../kube.js';

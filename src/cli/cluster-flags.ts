@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
 
@@ -37,6 +38,8 @@ export function applyOptions(flags: ApplyFlags, signal?: AbortSignal) {
 /** An AbortSignal fired by Ctrl-C, so remote commands stop too. */
 export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
+  // Every remote command of a run listens on it, many hosts at once.
+  setMaxListeners(0, controller.signal);
   process.once('SIGINT', () => controller.abort());
   return controller.signal;
 }

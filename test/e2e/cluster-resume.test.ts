@@ -45,19 +45,25 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
   });
   const args = ['run', imageRef, '--sandbox', sb.name, '--cluster', cluster];
 
-  // one kill in each slice, at a random point inside it; a resumed run has less left to do, so the
-  // slices grow and the later kills land in the later phases (joins, readiness)
-  const slices: Array<[number, number]> = [
-    [300, 900],
-    [900, 1800],
-    [1800, 2800],
-    [2800, 3800],
-    [3800, 5000],
-    [5000, 7000],
-    [7000, 14000],
+  // A whole run, timed, sets the scale: kill moments are drawn from slices of it that move later with each
+  // kill, so kills land in early phases (facts, images, rootfs) and late ones (joins, readiness). A resumed
+  // run has less left to do and may finish before its kill; the cluster is then reset so that the next
+  // attempt has a whole run to be cut short.
+  const whole = await berthOk(args);
+  await berthOk(['reset', '--cluster', cluster]);
+  console.log(`a whole run took ${(whole.ms / 1000).toFixed(1)} s`);
+  const fractions: Array<[number, number]> = [
+    [0.03, 0.15],
+    [0.15, 0.3],
+    [0.3, 0.45],
+    [0.45, 0.6],
+    [0.6, 0.75],
+    [0.75, 0.95],
   ];
+  const slices = fractions.map(([a, b]) => [a * whole.ms, b * whole.ms] as [number, number]);
   let kills = 0;
-  for (const [from, to] of slices) {
+  for (let attempt = 0; attempt < 14 && kills < 6; attempt++) {
+    const [from, to] = slices[Math.min(kills, slices.length - 1)] as [number, number];
     const delay = Math.round(from + Math.random() * (to - from));
     const { child, done } = startBerth(args);
     const timer = setTimeout(() => {
@@ -69,13 +75,17 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
     const entries = checkJournal(join(dir, 'journal.jsonl'));
     const phase = [...r.stderr.matchAll(/==> (.*)/g)].pop()?.[1] ?? 'before the first phase';
     console.log(`run ${what} at ${delay} ms (in: ${phase}); journal has ${entries} entries`);
-    if (r.signal === 'SIGKILL') kills++;
-    if (r.signal !== 'SIGKILL') assert.equal(r.code, 0, `a run between kills failed:\n${r.stderr}`);
     if (existsSync(join(dir, 'Clusterfile'))) {
       const loaded = await loadClusterfile(join(dir, 'Clusterfile'));
       assert.equal(loaded.cluster.metadata.name, cluster);
     }
     await Journal.open(join(dir, 'journal.jsonl'));
+    if (r.signal === 'SIGKILL') {
+      kills++;
+      continue;
+    }
+    assert.equal(r.code, 0, `a run between kills failed:\n${r.stderr}`);
+    await berthOk(['reset', '--cluster', cluster]);
   }
 
   assert.ok(kills >= 5, `only ${kills} runs were still going when killed`);

@@ -36,6 +36,8 @@ const skip =
 const root = mkdtempSync(join(tmpdir(), 't-k3s-ctd-'));
 const bin = join(root, 'bin');
 const dataDir = join(root, 'data');
+// The ctr/crictl links given no data dir unpack the stand-in there, not into the machine's /var/lib/rancher.
+process.env.K3S_DATA_DIR = dataDir;
 const etc = join(root, 'etc');
 const certsD = join(dataDir, 'agent', 'etc', 'containerd', 'certs.d');
 const user = 't-k3s-ctd';

@@ -72,9 +72,27 @@ export function killTreeCommand(pid: number): string {
   ].join('; ');
 }
 
-function openChannel(client: Client, command: string): Promise<ClientChannel> {
+interface OpenedChannel {
+  channel: ClientChannel;
+  /** Filled in when the exit status (or signal) arrives; 128 + signal number for a signal. */
+  exit: { code?: number };
+}
+
+/**
+ * Opens an exec channel. The exit listener is attached inside ssh2's callback: a quick command's exit
+ * status can arrive in the same read as the exec reply, and is emitted before an awaiting caller resumes.
+ */
+function openChannel(client: Client, command: string): Promise<OpenedChannel> {
   return new Promise((resolve, reject) => {
-    client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    client.exec(command, (err, channel) => {
+      if (err) return reject(err);
+      const exit: { code?: number } = {};
+      channel.on('exit', (code: number | null, signalName?: string) => {
+        exit.code =
+          typeof code === 'number' ? code : 128 + (SIGNALS[(signalName ?? '').replace(/^SIG/, '')] ?? 0);
+      });
+      resolve({ channel, exit });
+    });
   });
 }
 
@@ -98,7 +116,7 @@ class Collector {
 export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOptions): Promise<ExecResult> {
   const shown = briefCommand(run.shown);
   if (opts.signal?.aborted) throw new InterruptedError(`${run.label}: interrupted before \`${shown}\``);
-  const channel = await openChannel(client, withPidMarker(run.command));
+  const { channel, exit } = await openChannel(client, withPidMarker(run.command));
   const stdout = new Collector();
   const stderr = new Collector();
   let lastErrLine = '';
@@ -111,7 +129,6 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
   let errHead: Buffer | undefined = Buffer.alloc(0);
 
   return new Promise<ExecResult>((resolve, reject) => {
-    let exitCode: number | undefined;
     let stopReason: Error | undefined;
     let closeTimer: NodeJS.Timeout | undefined;
     let settled = false;
@@ -125,9 +142,9 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       if (err) return reject(err);
       outLines.end();
       errLines.end();
-      const result = { code: exitCode ?? 255, stdout: stdout.text(), stderr: stderr.text() };
+      const result = { code: exit.code ?? 255, stdout: stdout.text(), stderr: stderr.text() };
       if (result.code !== 0 && !opts.allowFailure) {
-        const why = lastErrLine || (exitCode === undefined ? 'connection lost' : 'no error output');
+        const why = lastErrLine || (exit.code === undefined ? 'connection lost' : 'no error output');
         return reject(
           new RemoteCommandError(
             run.label,
@@ -170,9 +187,6 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       errLines.push(chunk);
     };
 
-    channel.on('exit', (code: number | null, signalName?: string) => {
-      exitCode = typeof code === 'number' ? code : 128 + (SIGNALS[signalName ?? ''] ?? 0);
-    });
     channel.on('data', (chunk: Buffer) => {
       if (run.stdoutSink) {
         if (!run.stdoutSink.write(chunk)) {

@@ -18,6 +18,7 @@ const bin = fileURLToPath(new URL('../../bin/berth', import.meta.url));
 const imageMiB = Number(process.env.BENCH_IMAGE_MIB ?? 1024);
 const layers = 8;
 const listSize = Number(process.env.BENCH_LIST ?? 8);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
@@ -99,6 +100,7 @@ const berth = (env: NodeJS.ProcessEnv, ...args: string[]) =>
     env: { ...process.env, ...env, CI: '1' },
   });
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const ratio = (b: number, s: number) => `berth/skopeo = ${(b / s).toFixed(2)}`;
 
 const work = mkdtempSync(join(tmpdir(), 'bench-reg-'));
@@ -116,15 +118,39 @@ try {
   await makeLayout(layout, [{ tag: 'big', layerMiB: Array(layers).fill(perLayer) }]);
   skopeo('copy', '--dest-tls-verify=false', `oci:${layout}:big`, `docker://${source.host}/bench/big:1`);
   const home = join(work, 'home');
-  const pullB = timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`));
-  const pullS = timed('skopeo copy docker:// -> oci:', () =>
-    skopeo(
-      'copy',
-      '--src-tls-verify=false',
-      `docker://${source.host}/bench/big:1`,
-      `oci:${join(work, 'skopeo-oci')}:big`,
-    ),
-  );
+  // Pulls are short and disk-bound, so one run of each swings by a fifth; rounds alternate who goes first
+  // and the medians are compared. The last round's copies are what the pushes send.
+  const pullsB: number[] = [];
+  const pullsS: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    rmSync(home, { recursive: true, force: true });
+    rmSync(join(work, 'skopeo-oci'), { recursive: true, force: true });
+    // the previous copy's dirty pages are flushed first, so that writeback does not land on the next one
+    const pullBerth = () =>
+      execFileSync('sync') &&
+      pullsB.push(timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`)));
+    const pullSkopeo = () =>
+      execFileSync('sync') &&
+      pullsS.push(
+        timed('skopeo copy docker:// -> oci:', () =>
+          skopeo(
+            'copy',
+            '--src-tls-verify=false',
+            `docker://${source.host}/bench/big:1`,
+            `oci:${join(work, 'skopeo-oci')}:big`,
+          ),
+        ),
+      );
+    if (round % 2 === 0) {
+      pullBerth();
+      pullSkopeo();
+    } else {
+      pullSkopeo();
+      pullBerth();
+    }
+  }
+  const pullB = median(pullsB);
+  const pullS = median(pullsS);
   const pushB = timed('berth push', () =>
     berth({ BERTH_HOME: home }, 'push', `${source.host}/bench/big:1`, `${berthDest.host}/bench/big:1`),
   );
@@ -136,7 +162,9 @@ try {
       `docker://${skopeoDest.host}/bench/big:1`,
     ),
   );
-  process.stdout.write(`  pull: ${ratio(pullB, pullS)}; push: ${ratio(pushB, pushS)}\n`);
+  process.stdout.write(
+    `  pull (median of ${rounds}): ${ratio(pullB, pullS)}; push: ${ratio(pushB, pushS)}\n`,
+  );
 
   // (b) a list of images into a registry dir; pairs of images share their first layer
   process.stdout.write(`(b) ${listSize} images of 3 layers (16+8+4 MiB, first layer shared in pairs)\n`);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorMessage, RegistryError } from '../../util/errors.js';
@@ -81,17 +82,19 @@ export async function downloadBlob(
         throw await client.failure(res, `GET blob ${where}`);
       }
       try {
-        await pipeline(
-          res.body,
-          async function* (chunks: AsyncIterable<Buffer>) {
-            for await (const chunk of chunks) {
-              hash.update(chunk);
-              target.onBytes?.(chunk.length);
-              yield chunk;
-            }
+        // a Transform rather than an async generator: one call per chunk and no promise, which is
+        // measurable at a gigabyte of 64 KiB chunks
+        const digesting = new Transform({
+          transform(chunk: Buffer, _encoding, done) {
+            hash.update(chunk);
+            target.onBytes?.(chunk.length);
+            done(null, chunk);
           },
-          createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w' }),
-        );
+        });
+        // A large buffer lets chunks gather while a write is under way and go out as one writev: one
+        // write call per 64 KiB chunk cost a third of the pull's main-thread time.
+        const file = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 4 << 20 });
+        await pipeline(res.body, digesting, file);
       } catch (err) {
         lastErr = err;
         log.debug(`${where}: download interrupted at ${await sizeOf(partial)} bytes: ${errorMessage(err)}`);

@@ -10,7 +10,7 @@ import { downloadBlob } from './download.js';
 import { recordLocations } from './locations.js';
 import { fetchImageTree } from './tree.js';
 
-export const defaultBlobParallel = 5;
+export const defaultBlobParallel = 8;
 
 export interface PullOptions extends RegistryOptions {
   /** Platform to pick from an index; the host's by default. */

@@ -128,7 +128,9 @@ try {
     // the previous copy's dirty pages are flushed first, so that writeback does not land on the next one
     const pullBerth = () =>
       execFileSync('sync') &&
-      pullsB.push(timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`)));
+      pullsB.push(
+        timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`)),
+      );
     const pullSkopeo = () =>
       execFileSync('sync') &&
       pullsS.push(

@@ -82,6 +82,11 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     lap(`re-apply took ${(again.ms / 1000).toFixed(1)} s`);
     assert.ok(again.ms < 10_000, `re-apply took ${again.ms} ms`);
     assert.deepEqual(readFileSync(journal), journalBefore);
+    // only the phases that look (facts, images) or verify (readiness) run; every other one says it has no work
+    assert.deepEqual(
+      [...again.stderr.matchAll(/^==> (.*)$/gm)].map((m) => m[1]),
+      ['gather host facts', 'mount and merge images', 'wait for every node to be Ready'],
+    );
   });
 
   await t.test('status --json shows three Ready hosts', async () => {

@@ -4,7 +4,7 @@ import type { ResolvedHost } from '../../clusterfile/index.js';
 import { type ApplyContext, remoteRootfs, requireImages } from '../context.js';
 import { type HookName, hookCommand } from '../hooks.js';
 import type { Phase } from '../phase.js';
-import { onHosts, runStep } from '../remote.js';
+import { onHosts, runStep, stepPending } from '../remote.js';
 
 // Runs a hook of the rootfs and patch images (check, init, init-registry, ...) on the hosts it is for,
 // from <rootfs>/scripts with the merged env exported, each image's hook in image order.
@@ -29,6 +29,11 @@ async function hookLines(ctx: ApplyContext, hook: HookName, host: ResolvedHost):
   return lines;
 }
 
+/** What identifies a hook's run on a host: its command lines and the images they come from. */
+function stepInputs(ctx: ApplyContext, commands: string[]): unknown {
+  return { commands, key: requireImages(ctx).key };
+}
+
 export function hookPhase(
   hook: HookName,
   title: string,
@@ -36,7 +41,14 @@ export function hookPhase(
 ): Phase<ApplyContext> {
   return {
     title,
-    shouldRun: () => true,
+    async shouldRun(ctx) {
+      for (const h of hosts(ctx)) {
+        const commands = await hookLines(ctx, hook, h);
+        if (commands.length > 0 && stepPending(ctx, h, `hook-${hook}`, stepInputs(ctx, commands)))
+          return true;
+      }
+      return false;
+    },
     async dryRun(ctx) {
       const out: string[] = [];
       for (const h of hosts(ctx)) for (const l of await hookLines(ctx, hook, h)) out.push(`${h.ip}: ${l}`);
@@ -51,10 +63,7 @@ export function hookPhase(
           h,
           `hook-${hook}`,
           { description: `run the ${hook} hook`, commands },
-          {
-            commands,
-            key: requireImages(ctx).key,
-          },
+          stepInputs(ctx, commands),
         );
       });
     },

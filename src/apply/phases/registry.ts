@@ -11,11 +11,16 @@ import {
 } from '../context.js';
 import { labelValue } from '../hooks.js';
 import type { Phase } from '../phase.js';
-import { onHosts, runStep } from '../remote.js';
+import { onHosts, runStep, stepPending } from '../remote.js';
 
 // The cluster registry serves every image the cluster needs from the rootfs' registry/ directory on the
 // registry hosts; every host resolves the registry name to it and its container runtime pulls
 // registry.k8s.io/..., docker.io/..., quay.io/..., ghcr.io/... through it, so no manifest needs changing.
+
+/** The htpasswd line is salted afresh each time; the step's identity is its settings, not its bytes. */
+function registryInputs(ctx: ApplyContext): unknown {
+  return { registry: requireRuntime(ctx).rctx.registry, key: requireImages(ctx).key };
+}
 
 function registryAction(ctx: ApplyContext): HostAction {
   const { rctx } = requireRuntime(ctx);
@@ -36,36 +41,38 @@ function imageStartsRegistry(ctx: ApplyContext): boolean {
   );
 }
 
+function mirrorsAction(ctx: ApplyContext): HostAction {
+  const { rctx } = requireRuntime(ctx);
+  return {
+    description: `resolve ${rctx.registry.domain} to ${rctx.registry.hostIp} and mirror public registries through it`,
+    files: containerdMirrorFiles(rctx.registry),
+    commands: [setHostsEntry(rctx.registry.hostIp, rctx.registry.domain)],
+    secrets: mirrorSecrets(rctx.registry),
+  };
+}
+
 export const startRegistry: Phase<ApplyContext> = {
   title: 'start the cluster registry',
-  shouldRun: (ctx) => !imageStartsRegistry(ctx),
+  shouldRun: (ctx) =>
+    !imageStartsRegistry(ctx) &&
+    ctx.registryHosts.some((h) => stepPending(ctx, h, 'registry', registryInputs(ctx))),
   dryRun: (ctx) => ctx.registryHosts.map((h) => `${h.ip}: ${registryAction(ctx).description}`),
   async run(ctx) {
     const action = registryAction(ctx);
-    // The htpasswd line is salted afresh each time; the step's identity is its settings, not its bytes.
-    const { rctx } = requireRuntime(ctx);
-    await onHosts(ctx, ctx.registryHosts, (h) =>
-      runStep(ctx, h, 'registry', action, { registry: rctx.registry, key: requireImages(ctx).key }),
-    );
+    await onHosts(ctx, ctx.registryHosts, (h) => runStep(ctx, h, 'registry', action, registryInputs(ctx)));
   },
 };
 
 export const configureMirrors: Phase<ApplyContext> = {
   title: 'point every host at the cluster registry',
-  shouldRun: () => true,
+  shouldRun: (ctx) => ctx.hosts.some((h) => stepPending(ctx, h, 'mirrors', mirrorsAction(ctx))),
   dryRun: (ctx) =>
     ctx.hosts.map(
       (h) =>
         `${h.ip}: ${requireRuntime(ctx).rctx.registry.domain} -> ${requireRuntime(ctx).rctx.registry.hostIp} in /etc/hosts; containerd mirrors in /etc/containerd/certs.d`,
     ),
   async run(ctx) {
-    const { rctx } = requireRuntime(ctx);
-    const action: HostAction = {
-      description: `resolve ${rctx.registry.domain} to ${rctx.registry.hostIp} and mirror public registries through it`,
-      files: containerdMirrorFiles(rctx.registry),
-      commands: [setHostsEntry(rctx.registry.hostIp, rctx.registry.domain)],
-      secrets: mirrorSecrets(rctx.registry),
-    };
+    const action = mirrorsAction(ctx);
     await onHosts(ctx, ctx.hosts, (h) => runStep(ctx, h, 'mirrors', action));
   },
 };

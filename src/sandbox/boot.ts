@@ -25,8 +25,8 @@ function q(s: string): string {
 
 /**
  * The shell script that turns a namespace into a host: it runs inside the host's network namespace and
- * a fresh private mount and UTS namespace, builds the root as an overlay of the machine's `/`, then
- * pivots into it and becomes sshd. Passwords arrive on stdin (for chpasswd), never in a file.
+ * a fresh private mount, UTS and PID namespace (as PID 1 there), builds the root as an overlay of the
+ * machine's `/`, then pivots into it and becomes sshd. Passwords arrive on stdin (for chpasswd), never in a file.
  */
 export function bootScript(p: BootPlan): string {
   const shape = p.bandwidth ? `tc qdisc add dev eth0 root ${tbfArgs(p.bandwidth).join(' ')}\n` : '';
@@ -118,6 +118,10 @@ export function startHost(p: BootPlan, scriptPath: string, passwords: string): P
         'unshare',
         '-m',
         '-u',
+        // its own process table, as a separate machine has: a hook's pkill or a reset's sweep over /proc
+        // must not reach the processes of the other hosts
+        '-p',
+        '-f',
         '--propagation',
         'private',
         '/bin/sh',

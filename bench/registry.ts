@@ -125,30 +125,27 @@ try {
   for (let round = 0; round < rounds; round++) {
     rmSync(home, { recursive: true, force: true });
     rmSync(join(work, 'skopeo-oci'), { recursive: true, force: true });
-    // the previous copy's dirty pages are flushed first, so that writeback does not land on the next one
-    const pullBerth = () =>
-      execFileSync('sync') &&
-      pullsB.push(
-        timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`)),
-      );
-    const pullSkopeo = () =>
-      execFileSync('sync') &&
-      pullsS.push(
-        timed('skopeo copy docker:// -> oci:', () =>
-          skopeo(
-            'copy',
-            '--src-tls-verify=false',
-            `docker://${source.host}/bench/big:1`,
-            `oci:${join(work, 'skopeo-oci')}:big`,
+    const pulls = [
+      () =>
+        pullsB.push(
+          timed('berth pull', () => berth({ BERTH_HOME: home }, 'pull', `${source.host}/bench/big:1`)),
+        ),
+      () =>
+        pullsS.push(
+          timed('skopeo copy docker:// -> oci:', () =>
+            skopeo(
+              'copy',
+              '--src-tls-verify=false',
+              `docker://${source.host}/bench/big:1`,
+              `oci:${join(work, 'skopeo-oci')}:big`,
+            ),
           ),
         ),
-      );
-    if (round % 2 === 0) {
-      pullBerth();
-      pullSkopeo();
-    } else {
-      pullSkopeo();
-      pullBerth();
+    ];
+    for (const pull of round % 2 === 0 ? pulls : pulls.reverse()) {
+      // the previous copy's dirty pages are flushed first, so that writeback does not land on this one
+      execFileSync('sync');
+      pull();
     }
   }
   const pullB = median(pullsB);

@@ -21,15 +21,15 @@ export async function runAction(ctx: ApplyContext, host: ResolvedHost, action: H
   });
 }
 
-/**
- * Runs `action` on `host` unless the journal already has `step` done there with the same inputs, then
- * records it. `inputs` defaults to the action itself, so any change in files or commands reruns it.
- */
 /** Whether `step` with these inputs is still to be done on `host` (a phase asks this to say it has work). */
 export function stepPending(ctx: ApplyContext, host: ResolvedHost, step: string, inputs: unknown): boolean {
   return !ctx.journal.isDone(host.ip, step, digestInputs(inputs));
 }
 
+/**
+ * Runs `action` on `host` unless the journal already has `step` done there with the same inputs, then
+ * records it. `inputs` defaults to the action itself, so any change in files or commands reruns it.
+ */
 export async function runStep(
   ctx: ApplyContext,
   host: ResolvedHost,
@@ -37,10 +37,11 @@ export async function runStep(
   action: HostAction,
   inputs: unknown = action,
 ): Promise<boolean> {
-  if (!stepPending(ctx, host, step, inputs)) return false;
+  const digest = digestInputs(inputs);
+  if (ctx.journal.isDone(host.ip, step, digest)) return false;
   log.info(`${host.ip}: ${action.description}`);
   await runAction(ctx, host, action);
-  await ctx.journal.record(host.ip, step, digestInputs(inputs));
+  await ctx.journal.record(host.ip, step, digest);
   return true;
 }
 

@@ -26,7 +26,8 @@ function q(s: string): string {
 /**
  * The shell script that turns a namespace into a host: it runs inside the host's network namespace and
  * a fresh private mount, UTS and PID namespace (as PID 1 there), builds the root as an overlay of the
- * machine's `/`, then pivots into it and becomes sshd. Passwords arrive on stdin (for chpasswd), never in a file.
+ * machine's `/`, then pivots into it and becomes sshd. Passwords arrive on stdin (for chpasswd), never in
+ * a file.
  */
 export function bootScript(p: BootPlan): string {
   const shape = p.bandwidth ? `tc qdisc add dev eth0 root ${tbfArgs(p.bandwidth).join(' ')}\n` : '';

@@ -46,7 +46,16 @@ const MAX_COLLECTED = 16 * 1024 * 1024;
 const STOP_GRACE_MS = 3000;
 const PID_MARKER = /(?:^|\n)berth-pid:(\d+)\n/;
 
-const SIGNALS: Record<string, number> = { HUP: 1, INT: 2, QUIT: 3, KILL: 9, PIPE: 13, ALRM: 14, TERM: 15 };
+// as ssh2 names them in an exit-signal
+const SIGNALS: Record<string, number> = {
+  SIGHUP: 1,
+  SIGINT: 2,
+  SIGQUIT: 3,
+  SIGKILL: 9,
+  SIGPIPE: 13,
+  SIGALRM: 14,
+  SIGTERM: 15,
+};
 
 /**
  * The remote command, preceded by a line on stderr giving the login shell's pid, the root of everything
@@ -88,8 +97,7 @@ function openChannel(client: Client, command: string): Promise<OpenedChannel> {
       if (err) return reject(err);
       const exit: { code?: number } = {};
       channel.on('exit', (code: number | null, signalName?: string) => {
-        exit.code =
-          typeof code === 'number' ? code : 128 + (SIGNALS[(signalName ?? '').replace(/^SIG/, '')] ?? 0);
+        exit.code = typeof code === 'number' ? code : 128 + (SIGNALS[signalName ?? ''] ?? 0);
       });
       resolve({ channel, exit });
     });

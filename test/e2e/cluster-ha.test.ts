@@ -29,10 +29,7 @@ test('HA: the API stays reachable from a node and from the other masters when ma
     (typeof sb.hosts)[0],
   ];
   const kubeconfig = join(home, cluster, 'kubeconfig');
-  setup.onCleanup(async () => {
-    if (existsSync(join(home, cluster, 'Clusterfile')))
-      await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
-  });
+  setup.resetOnCleanup(cluster);
 
   const run = await berthOk([
     'run',

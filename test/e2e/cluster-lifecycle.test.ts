@@ -36,12 +36,7 @@ test('cluster lifecycle: run, pull, re-apply, status, add, delete, reset', async
 
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   lap('hosts snapshotted');
-  let resetDone = false;
-  setup.onCleanup(async () => {
-    // a failed test still leaves clean hosts behind for the sandbox teardown
-    if (!resetDone && existsSync(join(home, cluster, 'Clusterfile')))
-      await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
-  });
+  setup.resetOnCleanup(cluster);
 
   const runArgs = [
     'run',
@@ -111,7 +106,6 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
 
   await t.test('reset returns every host to its snapshot and forgets the cluster', async () => {
     const r = await berthOk(['reset', '--cluster', cluster]);
-    resetDone = true;
     lap(`reset took ${(r.ms / 1000).toFixed(1)} s`);
     assert.equal(existsSync(join(home, cluster)), false, 'the cluster state dir is gone');
     for (const h of sb.hosts) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);

@@ -38,11 +38,7 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
   const { sb, home } = setup;
   const dir = join(home, cluster);
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
-  let resetDone = false;
-  setup.onCleanup(async () => {
-    if (!resetDone && existsSync(join(dir, 'Clusterfile')))
-      await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
-  });
+  setup.resetOnCleanup(cluster);
   const args = ['run', imageRef, '--sandbox', sb.name, '--cluster', cluster];
 
   // A whole run, timed, sets the scale: kill moments are drawn from slices of it that move later with each
@@ -97,7 +93,6 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
   );
 
   const r = await berthOk(['reset', '--cluster', cluster]);
-  resetDone = true;
   console.log(`reset took ${(r.ms / 1000).toFixed(1)} s`);
   assert.equal(existsSync(dir), false, 'the cluster state dir is gone');
   for (const h of sb.hosts) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);

@@ -3,7 +3,7 @@
 // snapshots that show exactly what a cluster left behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -22,6 +22,8 @@ export interface ClusterSetup {
   knownHosts: string;
   /** Runs `fn` when the test ends, while the sandbox is still up (a failed test resets its cluster). */
   onCleanup(fn: () => Promise<unknown> | unknown): void;
+  /** When the test ends, resets `cluster` if it is still applied, so a failed test leaves clean hosts. */
+  resetOnCleanup(cluster: string): void;
 }
 
 /**
@@ -54,7 +56,15 @@ export async function setupCluster(
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const knownHosts = join(home, 'test_known_hosts');
     writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
-    return { home, sb, knownHosts, onCleanup: (fn) => cleanups.push(fn) };
+    const onCleanup = (fn: () => Promise<unknown> | unknown) => {
+      cleanups.push(fn);
+    };
+    const resetOnCleanup = (cluster: string) =>
+      onCleanup(async () => {
+        if (existsSync(join(home, cluster, 'Clusterfile')))
+          await berthOk(['reset', '--cluster', cluster]).catch(() => undefined);
+      });
+    return { home, sb, knownHosts, onCleanup, resetOnCleanup };
   } catch (err) {
     rmSync(home, { recursive: true, force: true });
     throw err;

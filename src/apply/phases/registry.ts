@@ -53,19 +53,26 @@ function mirrorsAction(ctx: ApplyContext): HostAction {
 
 export const startRegistry: Phase<ApplyContext> = {
   title: 'start the cluster registry',
-  shouldRun: (ctx) =>
-    !imageStartsRegistry(ctx) &&
-    ctx.registryHosts.some((h) => stepPending(ctx, h, 'registry', registryInputs(ctx))),
+  shouldRun(ctx) {
+    const inputs = registryInputs(ctx);
+    return (
+      !imageStartsRegistry(ctx) && ctx.registryHosts.some((h) => stepPending(ctx, h, 'registry', inputs))
+    );
+  },
   dryRun: (ctx) => ctx.registryHosts.map((h) => `${h.ip}: ${registryAction(ctx).description}`),
   async run(ctx) {
     const action = registryAction(ctx);
-    await onHosts(ctx, ctx.registryHosts, (h) => runStep(ctx, h, 'registry', action, registryInputs(ctx)));
+    const inputs = registryInputs(ctx);
+    await onHosts(ctx, ctx.registryHosts, (h) => runStep(ctx, h, 'registry', action, inputs));
   },
 };
 
 export const configureMirrors: Phase<ApplyContext> = {
   title: 'point every host at the cluster registry',
-  shouldRun: (ctx) => ctx.hosts.some((h) => stepPending(ctx, h, 'mirrors', mirrorsAction(ctx))),
+  shouldRun(ctx) {
+    const action = mirrorsAction(ctx);
+    return ctx.hosts.some((h) => stepPending(ctx, h, 'mirrors', action));
+  },
   dryRun: (ctx) =>
     ctx.hosts.map(
       (h) =>

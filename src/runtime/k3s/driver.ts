@@ -243,9 +243,8 @@ function resetAction(ctx: RuntimeContext): HostAction {
     commands: [
       ...removeService(serverService.name),
       ...removeService(agentService.name),
-      // containerd shims outlive the service (they run in their own sessions); only this host's own (same
-      // mount namespace), since hosts that share a kernel's process table (sandbox hosts) see each other's
-      `me=$(readlink /proc/self/ns/mnt); for d in /proc/[0-9]*; do [ "$(readlink "$d/ns/mnt" 2>/dev/null)" = "$me" ] || continue; case "$(readlink "$d/exe" 2>/dev/null)" in ${dataDir}/data/*/bin/containerd-shim*) kill -9 "\${d#/proc/}" 2>/dev/null || : ;; esac; done`,
+      // containerd shims outlive the service (they run in their own sessions)
+      `for d in /proc/[0-9]*; do case "$(readlink "$d/exe" 2>/dev/null)" in ${dataDir}/data/*/bin/containerd-shim*) kill -9 "\${d#/proc/}" 2>/dev/null || : ;; esac; done`,
       `awk '{ print $2 }' /proc/self/mounts | grep -E '^(/run/k3s|/var/lib/kubelet|${dataDir}|/run/netns/cni-)' | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done`,
       `if command -v ip >/dev/null 2>&1; then
 for n in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }'); do ip netns delete "$n"; done

@@ -52,7 +52,7 @@ try {
   });
   if (result.errors.length > 0) process.exit(1);
   // The launcher runs this exact text; the code cache is only valid for the text it was made from.
-  const wrapped = `(function (require, module, exports) {${result.outputFiles[0].text}\n})`;
+  const wrapped = `(function (require, module, exports, __filename, __dirname) {${result.outputFiles[0].text}\n})`;
   writeFileSync(bundle, wrapped);
   const cache = join(work, 'berth.cache');
   writeFileSync(cache, new Script(wrapped, { filename: 'berth.cjs' }).createCachedData());

@@ -40,7 +40,9 @@ if (process.getuid?.() !== 0) {
 
 if (process.env.BERTH_BIN) {
   if (!existsSync(berth)) {
-    process.stderr.write(`demo: BERTH_BIN=${process.env.BERTH_BIN}: no such file (make it with: npm run package)\n`);
+    process.stderr.write(
+      `demo: BERTH_BIN=${process.env.BERTH_BIN}: no such file (make it with: npm run package)\n`,
+    );
     process.exit(9);
   }
   process.stdout.write(`berth commands run through ${berth}\n`);

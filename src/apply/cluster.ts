@@ -11,25 +11,25 @@ import {
   resolveHosts,
   saveClusterfile,
 } from '../clusterfile/index.js';
+import { mergeEnv } from '../image/contract.js';
 import { ImageStore } from '../image/store.js';
 import { SshPool } from '../ssh/index.js';
 import { InputError, NotFoundError } from '../util/errors.js';
 import { log } from '../util/log.js';
+import type { PreparedImages } from './cluster-images.js';
 import type { ApplyContext, ApplyOptions } from './context.js';
-import { mergeEnv } from './hooks.js';
+import { gatherFacts } from './facts.js';
 import { resetHostAction } from './host-reset.js';
+import { onHosts, runAction } from './host-run.js';
 import { Journal } from './journal.js';
 import { type Phase, type PhaseReport, runPhases } from './phase.js';
-import { runImageCommands } from './phases/apps.js';
-import { distributeRootfs } from './phases/distribute.js';
+import { distributeRootfs } from './phases/copy-rootfs.js';
 import { initFirstMaster, joinMasters, joinNodes, syncBalancers } from './phases/distribution.js';
-import { gatherFacts } from './phases/gather-facts.js';
-import { hookPhase } from './phases/hooks.js';
+import { runImageCommands } from './phases/image-commands.js';
+import { hookPhase } from './phases/image-hooks.js';
 import { chooseRuntime, prepare } from './phases/prepare.js';
 import { configureMirrors, startRegistry } from './phases/registry.js';
 import { waitReady } from './phases/wait-ready.js';
-import type { PreparedImages } from './prepare-images.js';
-import { onHosts, runAction } from './remote.js';
 import { clusterPaths, loadOrCreateSecrets, removeClusterState, withClusterLock } from './state.js';
 
 // apply: make the hosts match the Clusterfile. Every phase checks the journal and the gathered facts

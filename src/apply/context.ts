@@ -3,8 +3,8 @@ import type { ImageStore } from '../image/store.js';
 import type { Runtime, RuntimeContext } from '../runtime/types.js';
 import type { SshPool } from '../ssh/index.js';
 import type { HostSpec } from '../ssh/types.js';
+import type { PreparedImages } from './cluster-images.js';
 import type { Journal } from './journal.js';
-import type { PreparedImages } from './prepare-images.js';
 import type { ClusterPaths, ClusterSecrets } from './state.js';
 
 // Everything the phases of one apply share. Phases fill in what they learn (facts, prepared images, the

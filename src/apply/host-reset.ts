@@ -1,10 +1,10 @@
 import type { ResolvedHost } from '../clusterfile/index.js';
+import type { HostAction } from '../host/action.js';
+import { removeHostsEntries } from '../host/etc-hosts.js';
+import { removeService } from '../host/services.js';
 import { registryServiceName } from '../registry/config.js';
-import { removeHostsEntries } from '../registry/etc-hosts.js';
 import { containerdMirrorFiles } from '../registry/mirrors.js';
-import { removeService } from '../runtime/services.js';
-import { shq } from '../runtime/shell.js';
-import type { HostAction } from '../runtime/types.js';
+import { shellQuote } from '../util/shell.js';
 import { type ApplyContext, remoteClusterDir, requireRuntime } from './context.js';
 import { clusterHost } from './phases/prepare.js';
 
@@ -20,10 +20,10 @@ export function berthResetAction(ctx: ApplyContext): HostAction {
     description: 'remove the cluster registry, mirrors and cluster files',
     commands: [
       ...removeService(registryServiceName),
-      `rm -f ${mirrorFiles.map(shq).join(' ')}`,
-      `rmdir ${dirs.map(shq).join(' ')} /etc/containerd/certs.d /etc/containerd 2>/dev/null || :`,
+      `rm -f ${mirrorFiles.map(shellQuote).join(' ')}`,
+      `rmdir ${dirs.map(shellQuote).join(' ')} /etc/containerd/certs.d /etc/containerd 2>/dev/null || :`,
       removeHostsEntries(rctx.registry.domain),
-      `rm -rf ${shq(remoteClusterDir(ctx.name))}`,
+      `rm -rf ${shellQuote(remoteClusterDir(ctx.name))}`,
       'rmdir /var/lib/berth /etc/berth 2>/dev/null || :',
     ],
   };

@@ -2,25 +2,8 @@
 // builds files and shell). Everything a driver returns is data, so a dry run can print it and a unit test
 // can inspect or execute it.
 
-/** A file a phase writes on a host (atomically, creating parent directories), before the commands run. */
-export interface FileSpec {
-  path: string;
-  content: string;
-  /** Octal permission bits, e.g. 0o600; 0o644 when absent. */
-  mode?: number;
-}
-
-/**
- * Work for one host: write `files`, then run each of `commands` in order as root with `sh -e -c`,
- * stopping at the first non-zero exit.
- */
-export interface HostAction {
-  files?: FileSpec[];
-  commands?: string[];
-  description: string;
-  /** Values inside files/commands that must be masked in every log line (register them before running). */
-  secrets?: string[];
-}
+import type { HostAction } from '../host/action.js';
+import type { RegistryEndpoint } from '../registry/mirrors.js';
 
 /** A HostAction bound to the host it is for. */
 export interface HostStep extends HostAction {
@@ -31,15 +14,6 @@ export interface ClusterHost {
   ip: string;
   hostname?: string;
   roles: string[];
-}
-
-export interface RegistryEndpoint {
-  /** Name every host resolves to the registry host, e.g. sealos.hub. */
-  domain: string;
-  port: number;
-  hostIp: string;
-  username: string;
-  password: string;
 }
 
 export interface RuntimeContext {

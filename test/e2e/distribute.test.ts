@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ApplyContext } from '../../src/apply/context.js';
 import { Journal } from '../../src/apply/journal.js';
-import { distributeRootfs } from '../../src/apply/phases/distribute.js';
+import { distributeRootfs } from '../../src/apply/phases/copy-rootfs.js';
 import type { ResolvedHost } from '../../src/clusterfile/index.js';
 import { SshPool, type SshSession } from '../../src/ssh/index.js';
 import { withSandbox } from '../helpers/sandbox.js';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { HostAction } from '../../src/runtime/types.js';
+import type { HostAction } from '../../src/host/action.js';
 
 export function runLocal(action: HostAction): string {
   for (const f of action.files ?? []) {

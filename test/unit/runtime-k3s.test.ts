@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import type { HostAction } from '../../src/host/action.js';
 import { runtimeFor } from '../../src/runtime/index.js';
 import { k3sConfigYaml } from '../../src/runtime/k3s/config.js';
 import { k3sRuntime } from '../../src/runtime/k3s/driver.js';
-import type { HostAction, RuntimeContext } from '../../src/runtime/types.js';
+import type { RuntimeContext } from '../../src/runtime/types.js';
 import { EnvironmentError, InputError } from '../../src/util/errors.js';
 import { shSyntax } from '../helpers/run-local.js';
 

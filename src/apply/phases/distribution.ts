@@ -1,9 +1,9 @@
 import type { ResolvedHost } from '../../clusterfile/index.js';
 import type { HostStep } from '../../runtime/types.js';
 import { type ApplyContext, requireRuntime } from '../context.js';
+import { hostByIp, onHosts, runStep } from '../host-run.js';
 import { digestInputs } from '../journal.js';
 import type { Phase } from '../phase.js';
-import { hostByIp, onHosts, runStep } from '../remote.js';
 import { clusterHost } from './prepare.js';
 
 // The distribution: the first master initialised, further masters joined one at a time, nodes joined in

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { ResolvedHost } from '../../clusterfile/index.js';
 import { runtimeFor } from '../../runtime/index.js';
 import type { ClusterHost } from '../../runtime/types.js';
+import { prepareImages } from '../cluster-images.js';
 import { type ApplyContext, remoteRootfs, requireImages } from '../context.js';
+import { hostsPlatform } from '../facts.js';
 import type { Phase } from '../phase.js';
-import { prepareImages } from '../prepare-images.js';
-import { hostsPlatform } from './gather-facts.js';
 
 // Mounts and merges the cluster's images on this machine, then chooses the distribution driver from the
 // rootfs labels and builds the context it works with.

@@ -1,7 +1,8 @@
+import type { HostAction } from '../../host/action.js';
+import { setHostsEntry } from '../../host/etc-hosts.js';
+import { labelValue } from '../../image/contract.js';
 import { registryServerAction } from '../../registry/config.js';
-import { setHostsEntry } from '../../registry/etc-hosts.js';
 import { containerdMirrorFiles, mirrorSecrets } from '../../registry/mirrors.js';
-import type { HostAction } from '../../runtime/types.js';
 import {
   type ApplyContext,
   remoteClusterDir,
@@ -9,9 +10,8 @@ import {
   requireImages,
   requireRuntime,
 } from '../context.js';
-import { labelValue } from '../hooks.js';
+import { onHosts, runStep, stepPending } from '../host-run.js';
 import type { Phase } from '../phase.js';
-import { onHosts, runStep, stepPending } from '../remote.js';
 
 // The cluster registry serves every image the cluster needs from the rootfs' registry/ directory on the
 // registry hosts; every host resolves the registry name to it and its container runtime pulls

@@ -2,22 +2,15 @@
 // through the node-local balancer. Every method returns files and shell for the phases to run.
 
 import { isSeq, parseDocument } from 'yaml';
-import { waitForPortCommand } from '../../registry/config.js';
-import { removeHostsEntries, setHostsEntry } from '../../registry/etc-hosts.js';
+import type { FileSpec, HostAction } from '../../host/action.js';
+import { installBalancer, resetBalancer } from '../../host/balancer.js';
+import { removeHostsEntries, setHostsEntry } from '../../host/etc-hosts.js';
+import { installService, removeService, type ServiceSpec } from '../../host/services.js';
+import { waitForPortCommand } from '../../host/wait-port.js';
 import { k3sRegistriesYaml, mirrorSecrets } from '../../registry/mirrors.js';
 import { InputError } from '../../util/errors.js';
-import { installBalancer, resetBalancer } from '../balancer.js';
-import { installService, removeService, type ServiceSpec } from '../services.js';
-import { shq } from '../shell.js';
-import type {
-  ClusterHost,
-  FileSpec,
-  HostAction,
-  HostStep,
-  KubeconfigSource,
-  Runtime,
-  RuntimeContext,
-} from '../types.js';
+import { shellQuote } from '../../util/shell.js';
+import type { ClusterHost, HostStep, KubeconfigSource, Runtime, RuntimeContext } from '../types.js';
 import { k3sConfigYaml } from './config.js';
 
 const bin = '/usr/local/bin/k3s';
@@ -64,13 +57,13 @@ function secretsOf(ctx: RuntimeContext): string[] {
 
 /** Remembers `path` in the record when it does not exist yet, so reset removes only what berth made. */
 function rememberIfAbsent(path: string): string {
-  const p = shq(path);
+  const p = shellQuote(path);
   return `if [ ! -e ${p} ] && [ ! -L ${p} ] && ! grep -qxF ${p} ${createdRecord} 2>/dev/null; then mkdir -p /etc/berth && echo ${p} >> ${createdRecord}; fi`;
 }
 
 /** The k3s binary from the image, plus kubectl/crictl/ctr links where no such program exists. */
 function installBinaryCommands(ctx: RuntimeContext): string[] {
-  const src = shq(`${ctx.rootfsDir}/bin/k3s`);
+  const src = shellQuote(`${ctx.rootfsDir}/bin/k3s`);
   const links = ['kubectl', 'crictl', 'ctr'].map(
     (tool) =>
       `if ! command -v ${tool} >/dev/null 2>&1 && [ ! -e /usr/local/bin/${tool} ]; then ${rememberIfAbsent(`/usr/local/bin/${tool}`)}; ln -s k3s /usr/local/bin/${tool}; fi`,
@@ -214,17 +207,17 @@ function nodeBalancingSyncAction(ctx: RuntimeContext, node: ClusterHost): HostAc
  */
 function kubectl(ctx: RuntimeContext): string {
   const clusterDir = ctx.rootfsDir.slice(0, ctx.rootfsDir.lastIndexOf('/'));
-  return `${bin} kubectl --cache-dir ${shq(`${clusterDir}/kube-cache`)}`;
+  return `${bin} kubectl --cache-dir ${shellQuote(`${clusterDir}/kube-cache`)}`;
 }
 
 /** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
 function nodeNameByIp(ctx: RuntimeContext, ip: string): string {
   const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
-  return `${kubectl(ctx)} get nodes -o jsonpath=${shq(jsonpath)} | awk -v ip=${shq(ip)} '$2 == ip { print $1 }'`;
+  return `${kubectl(ctx)} get nodes -o jsonpath=${shellQuote(jsonpath)} | awk -v ip=${shellQuote(ip)} '$2 == ip { print $1 }'`;
 }
 
 function deleteNodeStep(ctx: RuntimeContext, via: ClusterHost, host: ClusterHost): HostStep {
-  const name = host.hostname ? shq(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
+  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
   return {
     host: via.ip,
     description: `remove node ${host.ip} from the cluster`,
@@ -270,7 +263,7 @@ function upgradeStep(ctx: RuntimeContext, host: ClusterHost, server: boolean, ve
     description: `upgrade k3s on ${host.ip} to ${version}`,
     commands: [
       ...installBinaryCommands(ctx),
-      `${bin} --version | grep -qF ${shq(`k3s version ${version}`)} || { echo "${host.ip}: ${ctx.rootfsDir}/bin/k3s is not k3s ${version}" >&2; exit 1; }`,
+      `${bin} --version | grep -qF ${shellQuote(`k3s version ${version}`)} || { echo "${host.ip}: ${ctx.rootfsDir}/bin/k3s is not k3s ${version}" >&2; exit 1; }`,
       `if [ -d /run/systemd/system ]; then systemctl restart ${service}; else sh /usr/local/lib/berth/supervise stop ${service} && sh /usr/local/lib/berth/supervise start ${service}; fi`,
       ...(server ? [waitForApi(ctx, host)] : []),
     ],

@@ -1,12 +1,12 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LocalTree } from '../../ssh/index.js';
+import { sendTree } from '../../ssh/relay/send-tree.js';
 import { log } from '../../util/log.js';
 import { formatBytes } from '../../util/progress.js';
-import { type ApplyContext, remoteRootfs, requireImages } from '../context.js';
+import { type ApplyContext, hostSpec, remoteRootfs, requireImages } from '../context.js';
 import { digestInputs } from '../journal.js';
 import type { Phase } from '../phase.js';
-import { sendTree } from '../relay/send-tree.js';
 
 // Sends the merged rootfs to every host, leaving this machine once: the hosts relay it along a chain
 // (relay/send-tree.ts). The image's registry/ (every container image of the cluster, often the largest
@@ -38,9 +38,10 @@ export const distributeRootfs: Phase<ApplyContext> = {
     const key = digestInputs(images.key);
     const dest = remoteRootfs(ctx.name);
     const hosts = pending(ctx);
+    const relay = { pool: ctx.pool, concurrency: ctx.options.concurrency ?? 20, signal: ctx.options.signal };
     const full = await LocalTree.scan(images.rootfsDir);
     // An existing registry/ stays through the swap of the rest, so that its own copy only sends changes.
-    const base = await sendTree(ctx, full.without('registry'), hosts, dest, {
+    const base = await sendTree(relay, full.without('registry'), hosts.map(hostSpec), dest, {
       keep: ['registry'],
       what: 'rootfs',
     });
@@ -52,9 +53,9 @@ export const distributeRootfs: Phase<ApplyContext> = {
     );
     if (registryHosts.length > 0 && (await exists(registryDir))) {
       const registry = await sendTree(
-        ctx,
+        relay,
         await LocalTree.scan(registryDir),
-        registryHosts,
+        registryHosts.map(hostSpec),
         `${dest}/registry`,
         {
           what: 'registry',

@@ -1,10 +1,10 @@
 import { access } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { ResolvedHost } from '../../clusterfile/index.js';
+import { type HookName, hookCommand } from '../../image/contract.js';
 import { type ApplyContext, remoteRootfs, requireImages } from '../context.js';
-import { type HookName, hookCommand } from '../hooks.js';
+import { onHosts, runStep, stepPending } from '../host-run.js';
 import type { Phase } from '../phase.js';
-import { onHosts, runStep, stepPending } from '../remote.js';
 
 // Runs a hook of the rootfs and patch images (check, init, init-registry, ...) on the hosts it is for,
 // from <rootfs>/scripts with the merged env exported, each image's hook in image order.

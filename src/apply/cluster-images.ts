@@ -1,14 +1,6 @@
 import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { applyConfigPatch, type ConfigDoc, envMap } from '../clusterfile/index.js';
-import { unpackImage } from '../image/mount.js';
-import { familiarName, parseReference } from '../image/reference.js';
-import { pullImage } from '../image/registry/pull.js';
-import type { ImageStore } from '../image/store.js';
-import type { ImageConfig, Platform } from '../image/types.js';
-import { InputError, NotFoundError } from '../util/errors.js';
-import { log } from '../util/log.js';
-import type { ApplyContext } from './context.js';
 import {
   type Env,
   type ImageType,
@@ -17,9 +9,17 @@ import {
   kubeVersion,
   mergeEnv,
   registerEnvSecrets,
-} from './hooks.js';
+} from '../image/contract.js';
+import { unpackImage } from '../image/mount.js';
+import { familiarName, parseReference } from '../image/reference.js';
+import { pullImage } from '../image/registry/pull.js';
+import type { ImageStore } from '../image/store.js';
+import { renderTemplatesInDir } from '../image/template/index.js';
+import type { ImageConfig, Platform } from '../image/types.js';
+import { InputError, NotFoundError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import type { ApplyContext } from './context.js';
 import { digestInputs } from './journal.js';
-import { renderTemplatesInDir } from './template/index.js';
 
 // The "mount and merge" step: the cluster's images are unpacked on the machine running berth, rootfs then
 // patch images into one tree, application images each into their own; templates are rendered with the

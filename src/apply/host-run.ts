@@ -1,8 +1,7 @@
 import type { ResolvedHost } from '../clusterfile/index.js';
-import type { HostAction } from '../runtime/types.js';
+import { actionScript, type HostAction } from '../host/action.js';
 import { log, registerSecret } from '../util/log.js';
 import { settleLimit } from '../util/pool.js';
-import { actionScript } from './action-script.js';
 import { type ApplyContext, hostSpec } from './context.js';
 import { digestInputs } from './journal.js';
 

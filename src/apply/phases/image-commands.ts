@@ -1,11 +1,11 @@
 import { join } from 'node:path';
+import { expandVars, shellEnvPrefix } from '../../image/contract.js';
 import { shellQuote } from '../../ssh/index.js';
 import { log } from '../../util/log.js';
 import { type ApplyContext, hostSpec, remoteClusterDir, remoteRootfs, requireImages } from '../context.js';
-import { expandVars, shellEnvPrefix } from '../hooks.js';
+import { onHosts } from '../host-run.js';
 import { digestInputs } from '../journal.js';
 import type { Phase } from '../phase.js';
-import { onHosts } from '../remote.js';
 
 // Commands the images carry: the rootfs/patch CMD (or spec.command) on every host inside the rootfs, then
 // each application image's CMD on the first master inside its own directory. Each runs once per image

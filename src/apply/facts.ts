@@ -1,7 +1,7 @@
-import { EnvironmentError } from '../../util/errors.js';
-import { type ApplyContext, type HostFacts, hostSpec } from '../context.js';
-import type { Phase } from '../phase.js';
-import { onHosts } from '../remote.js';
+import { EnvironmentError } from '../util/errors.js';
+import { type ApplyContext, type HostFacts, hostSpec } from './context.js';
+import { onHosts } from './host-run.js';
+import type { Phase } from './phase.js';
 
 // Connects to every host (verifying host keys) and learns what later phases decide on: architecture,
 // OS, hostname, clock and listening ports. Problems that would break the cluster later are refused here,

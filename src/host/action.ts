@@ -26,6 +26,12 @@ export interface HostAction {
 }
 
 /**
+ * The shell line that runs an action script arriving on its stdin: the whole script is read first, so
+ * that its commands cannot read the rest of it as their own input.
+ */
+export const actionShell = `sh -c 'script=$(cat) && eval "$script" </dev/null'`;
+
+/**
  * One sh script doing a whole HostAction: each file written atomically (temp file beside it, mode set,
  * renamed over), then each command in its own subshell so that one command's `cd` or variables cannot
  * leak into the next, stopping at the first failure. Sent on the stdin of one remote shell, it costs one

@@ -3,40 +3,21 @@ import { fillOutputs, outputRefs } from '../runtime/step-output.js';
 import { InputError, manyHostsFailed } from '../util/errors.js';
 import { log, registerSecret } from '../util/log.js';
 import { settleLimit } from '../util/pool.js';
-import { digestInputs, type Journal } from './journal.js';
-import type { Phase, PhaseReport, PlannedStep, TreeCopy } from './phase.js';
-import { stepLine } from './phase.js';
+import { digestInputs } from './journal.js';
+import {
+  type Engine,
+  type Phase,
+  type PhaseReport,
+  type PlannedStep,
+  stepLine,
+  type TreeCopy,
+} from './phase.js';
 import type { PlannedCluster } from './planned-cluster.js';
 
 // The one place where plans meet hosts. For each phase: ask for its plan, drop the steps the journal
 // shows done with the same inputs, then print the rest (dry run) or run them and journal each one as it
 // completes, capturing the outputs steps declare. Phases therefore cannot differ between a dry run and a
 // run: both are the same list of pending steps.
-
-export interface ApplyOptions {
-  dryRun?: boolean;
-  signal?: AbortSignal;
-  /** Hosts worked on at once. */
-  concurrency?: number;
-  /** Seconds to wait for every node to be Ready. */
-  readyTimeout?: number;
-}
-
-/** How the engine reaches hosts: over SSH in berth (host-run.ts), locally in unit tests. */
-export interface HostRunner {
-  /** Runs an action script as root on `host`; resolves to its stdout. */
-  run(host: string, script: string, onLine: (line: string) => void): Promise<string>;
-  /** Puts a local tree on every host of `hosts`; a host's failure comes back in the map, never thrown. */
-  copy(copy: TreeCopy, hosts: string[]): Promise<{ failed: Map<string, Error>; bytesSent: number }>;
-  /** The content of a file on `host`, read as root. */
-  fetch(host: string, path: string): Promise<string>;
-}
-
-export interface Engine {
-  journal: Journal;
-  runner: HostRunner;
-  options: ApplyOptions;
-}
 
 const outputLine = /^berth-output (\S+) (\S*)$/;
 

@@ -2,7 +2,7 @@ import type { ResolvedHost } from '../clusterfile/index.js';
 import type { SshPool } from '../ssh/index.js';
 import { EnvironmentError, manyHostsFailed } from '../util/errors.js';
 import { settleLimit } from '../util/pool.js';
-import { hostSpec } from './host-run.js';
+import { hostSpec } from './host-spec.js';
 
 // Connects to every host (verifying host keys) and learns what the plan depends on: architecture, OS,
 // init system, cgroup driver, container runtime socket, hostname, clock and listening ports. Problems

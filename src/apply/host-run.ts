@@ -8,23 +8,11 @@ import { sendTree } from '../ssh/relay/send-tree.js';
 import type { HostSpec } from '../ssh/types.js';
 import { log } from '../util/log.js';
 import { formatBytes } from '../util/progress.js';
-import type { HostRunner } from './engine.js';
-import type { TreeCopy } from './phase.js';
+import { hostSpec } from './host-spec.js';
+import type { HostRunner, TreeCopy } from './phase.js';
 
 // The engine's hands over SSH: an action script on one host's stdin, a tree sent once and relayed by the
 // hosts, a file fetched back.
-
-export function hostSpec(h: ResolvedHost): HostSpec {
-  return {
-    host: h.ip,
-    port: h.port,
-    user: h.ssh.user,
-    password: h.ssh.password,
-    privateKeyPath: h.ssh.privateKeyPath,
-    privateKey: h.ssh.privateKey,
-    passphrase: h.ssh.passphrase,
-  };
-}
 
 export function sshRunner(
   pool: SshPool,

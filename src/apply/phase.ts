@@ -1,5 +1,5 @@
 import type { HostStep } from '../runtime/types.js';
-import type { Engine } from './engine.js';
+import type { Journal } from './journal.js';
 import type { PlannedCluster } from './planned-cluster.js';
 
 // An apply is one list of phases (apply-cluster.ts). A phase that changes hosts returns its plan: the
@@ -37,6 +37,31 @@ export interface Plan {
    * sequential: one step after another (etcd membership changes must not overlap).
    */
   order: 'parallel' | 'sequential';
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  /** Hosts worked on at once. */
+  concurrency?: number;
+  /** Seconds to wait for every node to be Ready. */
+  readyTimeout?: number;
+}
+
+/** How the engine (engine.ts) reaches hosts: over SSH in berth (host-run.ts), locally in unit tests. */
+export interface HostRunner {
+  /** Runs an action script as root on `host`; resolves to its stdout. */
+  run(host: string, script: string, onLine: (line: string) => void): Promise<string>;
+  /** Puts a local tree on every host of `hosts`; a host's failure comes back in the map, never thrown. */
+  copy(copy: TreeCopy, hosts: string[]): Promise<{ failed: Map<string, Error>; bytesSent: number }>;
+  /** The content of a file on `host`, read as root. */
+  fetch(host: string, path: string): Promise<string>;
+}
+
+export interface Engine {
+  journal: Journal;
+  runner: HostRunner;
+  options: ApplyOptions;
 }
 
 export interface ChangePhase {

@@ -10,9 +10,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { type Engine, runPhases } from '../../src/apply/engine.js';
+import { runPhases } from '../../src/apply/engine.js';
 import { sshRunner } from '../../src/apply/host-run.js';
 import { Journal } from '../../src/apply/journal.js';
+import type { Engine } from '../../src/apply/phase.js';
 import { copyRootfs } from '../../src/apply/phases/copy-rootfs.js';
 import type { PlannedCluster } from '../../src/apply/planned-cluster.js';
 import type { ResolvedHost } from '../../src/clusterfile/index.js';

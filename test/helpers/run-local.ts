@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostRunner } from '../../src/apply/engine.js';
+import type { HostRunner } from '../../src/apply/phase.js';
 import { actionScript, actionShell, type HostAction } from '../../src/host/action.js';
 
 /** Runs `script` the way a host gets it (on the stdin of actionShell); returns stdout. */

@@ -35,8 +35,26 @@ function identity(s: PlannedStep): string {
   return digestInputs(s.inputs ?? { files: s.files, commands: s.commands, outputs: s.outputs });
 }
 
+/** The output placeholders a step's files and commands hold, as `HOST STEP`. */
+function uses(s: PlannedStep): string[] {
+  return [...(s.commands ?? []), ...(s.files ?? []).map((f) => f.content)]
+    .flatMap(outputRefs)
+    .map((r) => `${r.host} ${r.step}`);
+}
+
+/** A step that runs every time only to read values back (a fresh join token). */
+const isProvider = (s: PlannedStep) => !!(s.always && s.outputs);
+
+/**
+ * The steps still to do: those the journal does not show done with the same inputs; a provider only
+ * when a step still to do uses its outputs, so an unchanged cluster asks for no fresh token.
+ */
 function pending(engine: Engine, steps: PlannedStep[]): PlannedStep[] {
-  return steps.filter((s) => s.always || !engine.journal.isDone(s.host, s.id, identity(s)));
+  const todo = steps.filter(
+    (s) => !isProvider(s) && (s.always || !engine.journal.isDone(s.host, s.id, identity(s))),
+  );
+  const used = new Set(todo.flatMap(uses));
+  return steps.filter((s) => todo.includes(s) || (isProvider(s) && used.has(`${s.host} ${s.id}`)));
 }
 
 /** The step with every output placeholder replaced by its captured value. */
@@ -124,13 +142,7 @@ async function runSteps(
   }
   const failed = await copyTrees(engine, steps);
   // steps whose outputs another pending step uses run first
-  const used = new Set(
-    steps.flatMap((s) =>
-      [...(s.commands ?? []), ...(s.files ?? []).map((f) => f.content)]
-        .flatMap(outputRefs)
-        .map((r) => `${r.host} ${r.step}`),
-    ),
-  );
+  const used = new Set(steps.flatMap(uses));
   const waves = [
     steps.filter((s) => used.has(`${s.host} ${s.id}`)),
     steps.filter((s) => !used.has(`${s.host} ${s.id}`)),

@@ -145,6 +145,42 @@ export async function prepareDriver(
   return { ...base, state };
 }
 
+/** The Clusterfile's hosts, and which of them are masters, nodes and registry hosts. */
+export function hostRoles(loaded: LoadedClusterfile) {
+  return {
+    hosts: resolveHosts(loaded.cluster),
+    masters: masters(loaded.cluster),
+    nodes: nodes(loaded.cluster),
+    registryHosts: registryHosts(loaded.cluster),
+  };
+}
+
+/** The planned cluster of `loaded` from its facts and images, with the driver chosen and prepared. */
+export async function assemble(
+  input: Pick<ClusterInput, 'loaded' | 'paths' | 'secrets' | 'dryRun'>,
+  departed: ResolvedHost[],
+  facts: Map<string, HostFacts>,
+  images: PreparedImages,
+): Promise<PlannedCluster> {
+  const name = input.loaded.cluster.metadata.name;
+  const roles = hostRoles(input.loaded);
+  const { runtime, runtimeCtx } = await runtimeContext(input, roles, facts, images);
+  const remoteDir = remoteClusterDir(name);
+  return {
+    name,
+    loaded: input.loaded,
+    ...roles,
+    departed,
+    facts,
+    images,
+    runtime,
+    runtimeCtx,
+    paths: input.paths,
+    remoteDir,
+    remoteRootfs: `${remoteDir}/rootfs`,
+  };
+}
+
 /**
  * Runs the read-only phases: facts from every host (those leaving too), the images mounted and merged
  * here, the driver chosen and prepared. A dry run unpacks images, when it must, into a scratch dir that
@@ -155,16 +191,11 @@ export async function planCluster(
 ): Promise<{ cluster: PlannedCluster; cleanup: () => Promise<void> }> {
   const { loaded, paths } = input;
   const name = loaded.cluster.metadata.name;
-  const hosts = resolveHosts(loaded.cluster);
+  const { hosts, ...roles } = hostRoles(loaded);
   const wanted = new Set(hosts.map((h) => h.ip));
   const departed = input.previous
     ? resolveHosts(input.previous.cluster).filter((h) => !wanted.has(h.ip))
     : [];
-  const roles = {
-    masters: masters(loaded.cluster),
-    nodes: nodes(loaded.cluster),
-    registryHosts: registryHosts(loaded.cluster),
-  };
   if (departed.length > 0 && !roles.masters.some((m) => !departed.some((d) => d.ip === m.ip))) {
     throw new InputError(
       `${loaded.file}: every master would be removed; use berth reset to remove the cluster`,
@@ -201,25 +232,7 @@ export async function planCluster(
       },
       { os: 'linux', architecture: first?.arch || 'amd64' },
     );
-    const { runtime, runtimeCtx } = await runtimeContext(input, roles, facts, images);
-    const remoteDir = remoteClusterDir(name);
-    return {
-      cluster: {
-        name,
-        loaded,
-        hosts,
-        ...roles,
-        departed,
-        facts,
-        images,
-        runtime,
-        runtimeCtx,
-        paths,
-        remoteDir,
-        remoteRootfs: `${remoteDir}/rootfs`,
-      },
-      cleanup,
-    };
+    return { cluster: await assemble(input, departed, facts, images), cleanup };
   } catch (err) {
     await cleanup();
     throw err;

@@ -1,4 +1,4 @@
-import { type Cluster, envMap, masters, nodes, registryHosts, resolveHosts } from '../clusterfile/index.js';
+import { type Cluster, envMap } from '../clusterfile/index.js';
 import { mergeEnv } from '../image/contract.js';
 import { SshPool } from '../ssh/index.js';
 import { NotFoundError } from '../util/errors.js';
@@ -12,7 +12,7 @@ import { sshRunner } from './host-run.js';
 import { Journal } from './journal.js';
 import type { ChangePhase } from './phase.js';
 import { hookPhase } from './phases/image-hooks.js';
-import { type PlannedCluster, remoteClusterDir, runtimeContext } from './planned-cluster.js';
+import { assemble, hostRoles } from './planned-cluster.js';
 import {
   clusterPaths,
   loadApplied,
@@ -78,17 +78,12 @@ export async function resetCluster(name: string, options: ClusterOptions = {}): 
     const pool = new SshPool({ acceptNewHostKey: options.acceptNewHostKey });
     try {
       const journal = await Journal.open(paths.journal);
-      const hosts = resolveHosts(loaded.cluster);
-      const roles = {
-        masters: masters(loaded.cluster),
-        nodes: nodes(loaded.cluster),
-        registryHosts: registryHosts(loaded.cluster),
-      };
+      const { hosts, registryHosts } = hostRoles(loaded);
       log.info('==> gather host facts');
       const facts = await gatherFacts({
         pool,
         hosts,
-        registryHosts: roles.registryHosts,
+        registryHosts,
         installed: () => true,
         concurrency,
         signal: options.signal,
@@ -101,23 +96,8 @@ export async function resetCluster(name: string, options: ClusterOptions = {}): 
       );
       const arch = facts.values().next().value?.arch ?? 'amd64';
       const images = recordedImages(paths.dir, arch, base, env);
-      const input = { loaded, paths, secrets, dryRun: true };
-      const { runtime, runtimeCtx } = await runtimeContext(input, roles, facts, images);
-      const remoteDir = remoteClusterDir(name);
-      const cluster: PlannedCluster = {
-        name,
-        loaded,
-        hosts,
-        ...roles,
-        departed: [],
-        facts,
-        images,
-        runtime,
-        runtimeCtx,
-        paths,
-        remoteDir,
-        remoteRootfs: `${remoteDir}/rootfs`,
-      };
+      // the state dir goes with the reset: nothing the driver prepares needs keeping
+      const cluster = await assemble({ loaded, paths, secrets, dryRun: true }, [], facts, images);
       const runner = sshRunner(pool, hosts, { concurrency, signal: options.signal });
       await runPhases(resetPhases, cluster, { journal, runner, options });
       if (options.dryRun) return;

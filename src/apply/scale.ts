@@ -36,11 +36,7 @@ type HostGroups = LoadedClusterfile['cluster']['spec']['hosts'];
 async function applyEdited(
   name: string,
   flags: { masters?: string; nodes?: string },
-  edit: (
-    hosts: HostGroups,
-    named: { masters: string[]; nodes: string[] },
-    present: Set<string>,
-  ) => HostGroups,
+  edit: Edit,
   options: ClusterOptions,
 ): Promise<void> {
   const loaded = await applied(name);
@@ -56,52 +52,39 @@ async function applyEdited(
   );
 }
 
-/** `berth add`: the applied cluster with more hosts, applied. */
-export function addHosts(
-  name: string,
-  mastersText: string | undefined,
-  nodesText: string | undefined,
-  options: ClusterOptions,
-): Promise<void> {
-  return applyEdited(
-    name,
-    { masters: mastersText, nodes: nodesText },
-    (hosts, named, present) => {
-      if (named.masters.length + named.nodes.length === 0)
-        throw new UsageError('say which hosts to add: --masters IPS and/or --nodes IPS');
-      for (const a of [...named.masters, ...named.nodes]) {
-        if (present.has(splitAddress(a).ip))
-          throw new UsageError(`${splitAddress(a).ip} is already in cluster ${name}`);
-      }
-      return [
-        ...hosts,
-        ...(named.masters.length ? [{ ips: named.masters, roles: ['master' as const] }] : []),
-        ...(named.nodes.length ? [{ ips: named.nodes, roles: ['node' as const] }] : []),
-      ];
-    },
-    options,
-  );
+type Edit = (
+  hosts: HostGroups,
+  named: { masters: string[]; nodes: string[] },
+  present: Set<string>,
+) => HostGroups;
+
+/** A scale command: the applied cluster named `name`, with its hosts changed by `edit(name)`, applied. */
+function scaleCommand(edit: (name: string) => Edit) {
+  return (name: string, masters: string | undefined, nodes: string | undefined, options: ClusterOptions) =>
+    applyEdited(name, { masters, nodes }, edit(name), options);
 }
 
+/** `berth add`: the applied cluster with more hosts, applied. */
+export const addHosts = scaleCommand((name) => (hosts, named, present) => {
+  if (named.masters.length + named.nodes.length === 0)
+    throw new UsageError('say which hosts to add: --masters IPS and/or --nodes IPS');
+  for (const a of [...named.masters, ...named.nodes]) {
+    if (present.has(splitAddress(a).ip))
+      throw new UsageError(`${splitAddress(a).ip} is already in cluster ${name}`);
+  }
+  return [
+    ...hosts,
+    ...(named.masters.length ? [{ ips: named.masters, roles: ['master' as const] }] : []),
+    ...(named.nodes.length ? [{ ips: named.nodes, roles: ['node' as const] }] : []),
+  ];
+});
+
 /** `berth delete`: the applied cluster without the given hosts, applied (they are drained, removed, reset). */
-export function deleteHosts(
-  name: string,
-  mastersText: string | undefined,
-  nodesText: string | undefined,
-  options: ClusterOptions,
-): Promise<void> {
-  return applyEdited(
-    name,
-    { masters: mastersText, nodes: nodesText },
-    (hosts, named, present) => {
-      const gone = new Set([...named.masters, ...named.nodes].map((a) => splitAddress(a).ip));
-      if (gone.size === 0)
-        throw new UsageError('say which hosts to delete: --masters IPS and/or --nodes IPS');
-      for (const ip of gone) if (!present.has(ip)) throw new UsageError(`${ip} is not in cluster ${name}`);
-      return hosts
-        .map((h) => ({ ...h, ips: h.ips.filter((a) => !gone.has(splitAddress(a).ip)) }))
-        .filter((h) => h.ips.length > 0);
-    },
-    options,
-  );
-}
+export const deleteHosts = scaleCommand((name) => (hosts, named, present) => {
+  const gone = new Set([...named.masters, ...named.nodes].map((a) => splitAddress(a).ip));
+  if (gone.size === 0) throw new UsageError('say which hosts to delete: --masters IPS and/or --nodes IPS');
+  for (const ip of gone) if (!present.has(ip)) throw new UsageError(`${ip} is not in cluster ${name}`);
+  return hosts
+    .map((h) => ({ ...h, ips: h.ips.filter((a) => !gone.has(splitAddress(a).ip)) }))
+    .filter((h) => h.ips.length > 0);
+});

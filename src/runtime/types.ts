@@ -22,7 +22,10 @@ export interface HostStep extends HostAction {
    * use them through stepOutput().
    */
   outputs?: Record<string, string>;
-  /** The step runs whenever it is planned and is not journaled (removing a node through a master). */
+  /**
+   * The step runs whenever it is planned and is not journaled (removing a node through a master). With
+   * `outputs` it runs only when a step still to do in the same plan uses them (a fresh join token).
+   */
   always?: boolean;
 }
 

@@ -14,11 +14,16 @@ function stepsIn(text: string): string[] {
   return [...text.matchAll(/^ {2}(\d+\.\d+\.\d+\.\d+ \S+):/gm)].map((m) => m[1] as string).sort();
 }
 
-/** Every file under `dir` with its size and content, to see that a dry run changed nothing. */
+/**
+ * Every state file under `dir` with its size and content, to see that a dry run changed nothing (the lock
+ * a killed run left is taken over, and the unpacked trees are compared by their key file).
+ */
 function listing(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .filter((rel) => !rel.startsWith('rootfs') && !rel.startsWith('apps'))
+    .filter(
+      (rel) => (!rel.startsWith('.lock') && !/^(rootfs|apps)\/./.test(rel)) || rel === 'rootfs/.berth-key',
+    )
     .map((rel) => {
       const p = join(dir, rel);
       const st = statSync(p);

@@ -10,6 +10,7 @@ import { Journal } from '../../src/apply/journal.js';
 import type { ChangePhase, CheckPhase, PlannedStep } from '../../src/apply/phase.js';
 import type { PlannedCluster } from '../../src/apply/planned-cluster.js';
 import { clusterPaths, loadDriverState } from '../../src/apply/state.js';
+import { stepOutput } from '../../src/runtime/step-output.js';
 import { redact } from '../../src/util/log.js';
 import { applyFake, type FakeState, master } from '../helpers/fake-runtime.js';
 import { localRunner } from '../helpers/run-local.js';
@@ -59,6 +60,25 @@ test('phases run in order, skip what the journal has done, and stop at a failure
   );
   assert.equal(journal.isDone('h1', 'y', ''), false);
 
+  // a provider of fresh values runs only while a step that uses them is still to do
+  const provider: PlannedStep = {
+    host: 'h0',
+    id: 'fresh',
+    description: 'fresh',
+    always: true,
+    outputs: { value: 'echo v-$$' },
+  };
+  const consumer: PlannedStep = {
+    ...step('use', `test -n ${stepOutput('h0', 'fresh', 'value')}`),
+    inputs: 'use',
+  };
+  ran.length = 0;
+  await runPhases([phase('p', [consumer, provider])], cluster, engine);
+  assert.deepEqual(ran, ['h0', 'h1'], 'the provider runs first');
+  ran.length = 0;
+  const idle = await runPhases([phase('p', [consumer, provider])], cluster, engine);
+  assert.deepEqual([ran, idle[0]?.outcome], [[], 'skipped']);
+
   const out = captureStdout();
   const check: CheckPhase = {
     title: 'look',
@@ -74,7 +94,7 @@ test('phases run in order, skip what the journal has done, and stop at a failure
   } finally {
     out.restore();
   }
-  assert.equal(ran.length, 3, 'nothing runs in a dry run');
+  assert.deepEqual(ran, [], 'nothing runs in a dry run');
   assert.deepEqual(planned[0]?.steps, ['h1 d: d']);
   assert.deepEqual(out.lines, ['[d]', '  h1 d: d', '[look]', '  (check) would look']);
 });

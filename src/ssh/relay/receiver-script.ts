@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import { shellQuote } from '../../ssh/index.js';
+import { shellQuote } from '../../util/shell.js';
 import { RELAY_STREAM_FAILED, relayProgram } from './relay-program.js';
 
 export interface ReceiverOptions {

@@ -3,8 +3,8 @@
 // signal the whole process group), is restarted with a bounded back-off when it exits, logs to
 // /var/log/berth/<name>.log and records its group leader in /run/berth/<name>.pid.
 
-import { shq, writeFileCommand } from './shell.js';
-import type { FileSpec, HostAction } from './types.js';
+import { shellQuote } from '../util/shell.js';
+import type { FileSpec, HostAction } from './action.js';
 
 export interface ServiceSpec {
   /** Lower-case letters, digits and dashes. */
@@ -51,12 +51,12 @@ function checkName(name: string): void {
 
 function supervisorScript(layout: ServiceLayout): string {
   const p = servicePaths('x', layout);
-  const dir = (f: string) => shq(f.slice(0, f.lastIndexOf('/')));
+  const dir = (f: string) => shellQuote(f.slice(0, f.lastIndexOf('/')));
   return `#!/bin/sh
 # berth service supervisor (used where systemd is not running).
 # usage: supervise start|stop|status|run NAME
 set -u
-svc_dir=${shq(p.servicesDir)}
+svc_dir=${shellQuote(p.servicesDir)}
 run_dir=${dir(p.pidFile)}
 log_dir=${dir(p.logFile)}
 [ $# -eq 2 ] || { echo "usage: supervise start|stop|status|run NAME" >&2; exit 2; }
@@ -180,7 +180,7 @@ function unitFile(spec: ServiceSpec, runFile: string): string {
 }
 
 function runFileContent(spec: ServiceSpec): string {
-  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${shq(v)}`);
+  const env = Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${shellQuote(v)}`);
   const prelude = spec.prelude ? [spec.prelude.trimEnd()] : [];
   return [
     '#!/bin/sh',
@@ -204,14 +204,14 @@ export function installService(spec: ServiceSpec, layout: ServiceLayout = defaul
     { path: staged, content: runFileContent(spec), mode: 0o700 },
     { path: p.supervisor, content: supervisorScript(layout), mode: 0o755 },
   ];
-  const n = shq(spec.name);
-  const sup = shq(p.supervisor);
+  const n = shellQuote(spec.name);
+  const sup = shellQuote(p.supervisor);
   return {
     description: `install and start service ${spec.name}`,
     files,
     commands: [
-      `if cmp -s ${shq(staged)} ${shq(p.runFile)}; then rm -f ${shq(staged)}; changed=0; else mv -f ${shq(staged)} ${shq(p.runFile)}; changed=1; fi
-if [ -d ${shq(p.systemdMarker)} ]; then
+      `if cmp -s ${shellQuote(staged)} ${shellQuote(p.runFile)}; then rm -f ${shellQuote(staged)}; changed=0; else mv -f ${shellQuote(staged)} ${shellQuote(p.runFile)}; changed=1; fi
+if [ -d ${shellQuote(p.systemdMarker)} ]; then
 ${writeFileCommand(p.unitFile, unitFile(spec, p.runFile), 0o644)}
 systemctl daemon-reload && systemctl enable ${n}
 if [ $changed = 1 ]; then systemctl restart ${n}; else systemctl start ${n}; fi
@@ -225,26 +225,26 @@ fi`,
 
 function either(layout: ServiceLayout, name: string, systemd: string, fallback: string): string {
   const p = servicePaths(name, layout);
-  return `if [ -d ${shq(p.systemdMarker)} ]; then ${systemd}; else sh ${shq(p.supervisor)} ${fallback} ${shq(name)}; fi`;
+  return `if [ -d ${shellQuote(p.systemdMarker)} ]; then ${systemd}; else sh ${shellQuote(p.supervisor)} ${fallback} ${shellQuote(name)}; fi`;
 }
 
 /** Starts the service unless it is running. */
 export function startService(name: string, layout: ServiceLayout = defaultLayout): string {
   checkName(name);
-  return either(layout, name, `systemctl start ${shq(name)}`, 'start');
+  return either(layout, name, `systemctl start ${shellQuote(name)}`, 'start');
 }
 
 /** Stops the service and every process in its group, waiting (bounded) for them to exit. */
 export function stopService(name: string, layout: ServiceLayout = defaultLayout): string {
   checkName(name);
   const p = servicePaths(name, layout);
-  return `if [ -d ${shq(p.systemdMarker)} ]; then systemctl stop ${shq(name)} 2>/dev/null || :; elif [ -f ${shq(p.supervisor)} ]; then sh ${shq(p.supervisor)} stop ${shq(name)}; fi`;
+  return `if [ -d ${shellQuote(p.systemdMarker)} ]; then systemctl stop ${shellQuote(name)} 2>/dev/null || :; elif [ -f ${shellQuote(p.supervisor)} ]; then sh ${shellQuote(p.supervisor)} stop ${shellQuote(name)}; fi`;
 }
 
 /** Exits 0 when the service is running. */
 export function serviceStatus(name: string, layout: ServiceLayout = defaultLayout): string {
   checkName(name);
-  return either(layout, name, `systemctl is-active --quiet ${shq(name)}`, 'status');
+  return either(layout, name, `systemctl is-active --quiet ${shellQuote(name)}`, 'status');
 }
 
 /**
@@ -254,15 +254,29 @@ export function serviceStatus(name: string, layout: ServiceLayout = defaultLayou
 export function removeService(name: string, layout: ServiceLayout = defaultLayout): string[] {
   checkName(name);
   const p = servicePaths(name, layout);
-  const n = shq(name);
+  const n = shellQuote(name);
   return [
     stopService(name, layout),
-    `if [ -f ${shq(p.unitFile)} ]; then systemctl disable ${n} 2>/dev/null || :; rm -f ${shq(p.unitFile)}; systemctl daemon-reload 2>/dev/null || :; fi`,
-    `rm -f ${shq(p.runFile)} ${shq(p.logFile)} ${shq(p.pidFile)}`,
-    `if [ -z "$(ls -A ${shq(p.servicesDir)} 2>/dev/null)" ]; then rm -f ${shq(p.supervisor)}; rmdir ${shq(p.servicesDir)} ${shq(dirname(p.supervisor))} ${shq(dirname(p.logFile))} ${shq(dirname(p.pidFile))} 2>/dev/null || :; fi`,
+    `if [ -f ${shellQuote(p.unitFile)} ]; then systemctl disable ${n} 2>/dev/null || :; rm -f ${shellQuote(p.unitFile)}; systemctl daemon-reload 2>/dev/null || :; fi`,
+    `rm -f ${shellQuote(p.runFile)} ${shellQuote(p.logFile)} ${shellQuote(p.pidFile)}`,
+    `if [ -z "$(ls -A ${shellQuote(p.servicesDir)} 2>/dev/null)" ]; then rm -f ${shellQuote(p.supervisor)}; rmdir ${shellQuote(p.servicesDir)} ${shellQuote(dirname(p.supervisor))} ${shellQuote(dirname(p.logFile))} ${shellQuote(dirname(p.pidFile))} 2>/dev/null || :; fi`,
   ];
 }
 
 function dirname(path: string): string {
   return path.slice(0, path.lastIndexOf('/'));
+}
+
+/** A here-document that writes `content` to `path` without expanding anything inside it. */
+export function writeFileCommand(path: string, content: string, mode?: number): string {
+  let tag = 'BERTH_EOF';
+  while (content.includes(tag)) tag += '_';
+  const body = content.endsWith('\n') ? content : `${content}\n`;
+  const chmod = mode === undefined ? '' : ` && chmod ${mode.toString(8)} ${shellQuote(path)}`;
+  return `mkdir -p ${shellQuote(dirOf(path))} && cat > ${shellQuote(path)} <<'${tag}'${chmod}\n${body}${tag}`;
+}
+
+function dirOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
 }

@@ -1,14 +1,6 @@
 import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { applyConfigPatch, type ConfigDoc, envMap } from '../clusterfile/index.js';
-import { unpackImage } from '../image/mount.js';
-import { familiarName, parseReference } from '../image/reference.js';
-import { pullImage } from '../image/registry/pull.js';
-import type { ImageStore } from '../image/store.js';
-import type { ImageConfig, Platform } from '../image/types.js';
-import { InputError, NotFoundError } from '../util/errors.js';
-import { log } from '../util/log.js';
-import type { ApplyContext } from './context.js';
+import { applyConfigPatch, type Cluster, type ConfigDoc, envMap } from '../clusterfile/index.js';
 import {
   type Env,
   type ImageType,
@@ -17,14 +9,48 @@ import {
   kubeVersion,
   mergeEnv,
   registerEnvSecrets,
-} from './hooks.js';
+} from '../image/contract.js';
+import { unpackImage } from '../image/mount.js';
+import { familiarName, parseReference } from '../image/reference.js';
+import { pullImage } from '../image/registry/pull.js';
+import type { ImageStore } from '../image/store.js';
+import { renderTemplatesInDir } from '../image/template/index.js';
+import type { ImageConfig, Platform } from '../image/types.js';
+import { InputError, NotFoundError } from '../util/errors.js';
+import { log } from '../util/log.js';
 import { digestInputs } from './journal.js';
-import { renderTemplatesInDir } from './template/index.js';
 
 // The "mount and merge" step: the cluster's images are unpacked on the machine running berth, rootfs then
 // patch images into one tree, application images each into their own; templates are rendered with the
 // merged env and Config patches applied. The result is keyed by everything that shaped it, so an
 // unchanged cluster reuses the tree from the last apply without unpacking anything.
+
+export interface ImagesInput {
+  cluster: Cluster;
+  configs: ConfigDoc[];
+  store: ImageStore;
+  /** The generated registry password, standing in for the well-known default unless an image sets one. */
+  registryPassword: string;
+  /** Where rootfs/ and apps/ are kept: the cluster's state dir. */
+  dir: string;
+  /**
+   * A dry run's own dir: when the trees in `dir` are not current they are made here instead, so that a
+   * dry run leaves the state dir as it was.
+   */
+  scratch?: string;
+}
+
+/** rootfs/ and apps/ under `dir`; each application image in its own numbered dir. */
+function layout(dir: string, images: PreparedImage[]) {
+  const appsDir = join(dir, 'apps');
+  return {
+    rootfsDir: join(dir, 'rootfs'),
+    appsDir,
+    appDirs: images
+      .filter((i) => i.type === 'application')
+      .map((image, n) => join(appsDir, `${n}-${image.name.replace(/[^A-Za-z0-9_.-]/g, '-')}`)),
+  };
+}
 
 export interface PreparedImage {
   ref: string;
@@ -100,11 +126,11 @@ async function applyPatches(
   }
 }
 
-export async function prepareImages(ctx: ApplyContext, platform: Platform): Promise<PreparedImages> {
-  const spec = ctx.loaded.cluster.spec;
+export async function prepareImages(input: ImagesInput, platform: Platform): Promise<PreparedImages> {
+  const spec = input.cluster.spec;
   const images: PreparedImage[] = [];
   for (const ref of spec.image) {
-    const img = await ensureImage(ctx.store, ref, platform);
+    const img = await ensureImage(input.store, ref, platform);
     const labels = img.config.config?.Labels ?? {};
     images.push({
       ref,
@@ -123,10 +149,10 @@ export async function prepareImages(ctx: ApplyContext, platform: Platform): Prom
     );
   }
   const labels: Record<string, string> = Object.assign({}, ...base.map((i) => i.labels));
-  const clusterEnv = envMap(ctx.loaded.cluster);
+  const clusterEnv = envMap(input.cluster);
   // The generated registry password stands in for the well-known default unless an image sets its own.
   const env = mergeEnv(
-    [{ registryPassword: ctx.secrets.registryPassword }, ...base.map((i) => i.env)],
+    [{ registryPassword: input.registryPassword }, ...base.map((i) => i.env)],
     clusterEnv,
     {},
     {
@@ -143,36 +169,37 @@ export async function prepareImages(ctx: ApplyContext, platform: Platform): Prom
   const key = digestInputs({
     images: images.map((i) => i.manifestDigest),
     env,
-    configs: ctx.loaded.configs,
+    configs: input.configs,
     platform,
   });
-  const rootfsDir = join(ctx.paths.dir, 'rootfs');
-  const appsDir = join(ctx.paths.dir, 'apps');
+  const kept = layout(input.dir, images);
+  const current = await readFile(join(kept.rootfsDir, keyFile), 'utf8').catch(() => '');
+  const { rootfsDir, appsDir, appDirs } =
+    current !== key && input.scratch ? layout(input.scratch, images) : kept;
   const apps: PreparedApp[] = images
     .filter((i) => i.type === 'application')
     .map((image, n) => ({
       image,
-      dir: join(appsDir, `${n}-${image.name.replace(/[^A-Za-z0-9_.-]/g, '-')}`),
+      dir: appDirs[n] as string,
       command: commandOf(image.config),
       env: mergeEnv([env, image.env], clusterEnv),
     }));
   const prepared: PreparedImages = { platform, key, rootfsDir, images, labels, env, command, apps };
-  const current = await readFile(join(rootfsDir, keyFile), 'utf8').catch(() => '');
   if (current === key) return prepared;
 
-  log.info(`unpacking ${images.length} image(s) for cluster ${ctx.name}`);
+  log.info(`unpacking ${images.length} image(s) for cluster ${input.cluster.metadata.name}`);
   const tmp = `${rootfsDir}.tmp`;
   const tmpApps = `${appsDir}.tmp`;
   await rm(tmp, { recursive: true, force: true });
   await rm(tmpApps, { recursive: true, force: true });
-  for (const img of base) await unpackImage(ctx.store, img.ref, tmp, platform);
+  for (const img of base) await unpackImage(input.store, img.ref, tmp, platform);
   await renderTemplatesInDir(tmp, env);
-  await applyPatches(tmp, ctx.loaded.configs, undefined);
+  await applyPatches(tmp, input.configs, undefined);
   for (const app of apps) {
     const dir = join(tmpApps, relative(appsDir, app.dir));
-    await unpackImage(ctx.store, app.image.ref, dir, platform);
+    await unpackImage(input.store, app.image.ref, dir, platform);
     await renderTemplatesInDir(dir, app.env);
-    await applyPatches(dir, ctx.loaded.configs, app.image);
+    await applyPatches(dir, input.configs, app.image);
   }
   await writeFile(join(tmp, keyFile), key);
   // Swap in the new trees only when complete, so a crash never leaves a half-unpacked rootfs in use.

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import type { LocalTree } from '../../ssh/index.js';
+import type { LocalTree } from '../local-tree.js';
 
 // The tree as one tar stream with every entry under `t/`. Headers carry only what the tree holds (modes,
 // mtimes, owner 0), so the same tree always gives the same bytes: berth hashes the stream once before

@@ -1,6 +1,35 @@
 import { posix } from 'node:path';
-import type { HostAction } from '../runtime/types.js';
 import { shellQuote } from '../util/shell.js';
+
+// What berth does on a host, as data: files to write and shell to run as root. Drivers and the registry
+// build these; the apply engine sends each as one script (actionScript) over one SSH channel; a dry run
+// prints them; unit tests inspect them or run the same script under a temp root.
+
+/** A file written on a host (atomically, creating parent directories), before the commands run. */
+export interface FileSpec {
+  path: string;
+  content: string;
+  /** Octal permission bits, e.g. 0o600; 0o644 when absent. */
+  mode?: number;
+}
+
+/**
+ * Work for one host: write `files`, then run each of `commands` in order as root, stopping at the first
+ * non-zero exit.
+ */
+export interface HostAction {
+  files?: FileSpec[];
+  commands?: string[];
+  description: string;
+  /** Values inside files/commands that must be masked in every log line (register them before running). */
+  secrets?: string[];
+}
+
+/**
+ * The shell line that runs an action script arriving on its stdin: the whole script is read first, so
+ * that its commands cannot read the rest of it as their own input.
+ */
+export const actionShell = `sh -c 'script=$(cat) && eval "$script" </dev/null'`;
 
 /**
  * One sh script doing a whole HostAction: each file written atomically (temp file beside it, mode set,

@@ -6,10 +6,10 @@
 // Probing: dash has no /dev/tcp and busybox nc has no -z, so the probe uses `nc -z -w1` when the host's
 // nc supports -z, else bash's /dev/tcp under `timeout`, else busybox nc under `timeout`.
 
-import { tcpProbeFunction } from '../registry/config.js';
+import { shellQuote } from '../util/shell.js';
+import type { HostAction } from './action.js';
 import { installService, removeService, type ServiceLayout } from './services.js';
-import { shq } from './shell.js';
-import type { HostAction } from './types.js';
+import { tcpProbeFunction } from './wait-port.js';
 
 export const balancerServiceName = 'berth-apiserver-lb';
 export const balancerChain = 'BERTH-APISERVER';
@@ -189,7 +189,7 @@ export function installBalancer(c: BalancerConfig, layout: BalancerLayout = { ro
     {
       name: balancerServiceName,
       description: 'berth node-local Kubernetes API balancer',
-      command: `sh ${shq(p.script)} ${shq(p.conf)}`,
+      command: `sh ${shellQuote(p.script)} ${shellQuote(p.conf)}`,
     },
     layout,
   );
@@ -223,11 +223,11 @@ done
 iptables -w -t nat -F ${chain} 2>/dev/null || :
 iptables -w -t nat -X ${chain} 2>/dev/null || :
 fi`,
-      `for v in ${shq(vip)} $(awk '$1 == "vip" { print $2 }' ${shq(p.conf)} 2>/dev/null); do
+      `for v in ${shellQuote(vip)} $(awk '$1 == "vip" { print $2 }' ${shellQuote(p.conf)} 2>/dev/null); do
   ip route del "$v/32" 2>/dev/null || :
 done`,
-      `rm -f ${shq(p.script)} ${shq(p.conf)}`,
-      `rmdir ${shq(p.script.slice(0, p.script.lastIndexOf('/')))} ${shq(p.conf.slice(0, p.conf.lastIndexOf('/')))} 2>/dev/null || :`,
+      `rm -f ${shellQuote(p.script)} ${shellQuote(p.conf)}`,
+      `rmdir ${shellQuote(p.script.slice(0, p.script.lastIndexOf('/')))} ${shellQuote(p.conf.slice(0, p.conf.lastIndexOf('/')))} 2>/dev/null || :`,
     ],
   };
 }

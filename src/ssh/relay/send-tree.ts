@@ -1,12 +1,13 @@
 import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ResolvedHost } from '../../clusterfile/index.js';
-import { type LocalTree, shellQuote } from '../../ssh/index.js';
 import { InterruptedError, RemoteCommandError, TimeoutError } from '../../util/errors.js';
 import { log } from '../../util/log.js';
 import { settleLimit } from '../../util/pool.js';
 import { formatBytes } from '../../util/progress.js';
-import { type ApplyContext, hostSpec } from '../context.js';
+import { shellQuote } from '../../util/shell.js';
+import type { LocalTree } from '../local-tree.js';
+import type { SshPool } from '../pool.js';
+import type { HostSpec } from '../types.js';
 import { receiverScript, relayProbe } from './receiver-script.js';
 import { NEXT_UNREACHABLE, PORT_LINE, RELAY_STREAM_FAILED } from './relay-program.js';
 import { type StreamDigest, treeStream, treeStreamDigest } from './tree-stream.js';
@@ -23,6 +24,13 @@ const ACCEPT_SECONDS = 30;
 const IDLE_SECONDS = 120;
 /** Bound on every receiver starting and reporting its port. */
 const START_MS = 20_000;
+
+/** What a relay needs: the connections, how many hosts at once, and the Ctrl-C signal. */
+export interface RelayContext {
+  pool: SshPool;
+  concurrency: number;
+  signal?: AbortSignal;
+}
 
 export interface SendOutcome {
   /** Bytes this machine sent: the stream once, plus file contents of direct copies. */
@@ -41,7 +49,7 @@ export interface SendOptions {
 }
 
 interface Receiver {
-  host: ResolvedHost;
+  host: HostSpec;
   stdin: PassThrough;
   stop: AbortController;
   port: Promise<number>;
@@ -53,26 +61,26 @@ function runTimeoutMs(size: number): number {
   return 300_000 + Math.ceil(size / 256);
 }
 
-async function probe(ctx: ApplyContext, hosts: ResolvedHost[]): Promise<Set<string>> {
+async function probe(ctx: RelayContext, hosts: HostSpec[]): Promise<Set<string>> {
   const able = new Set<string>();
-  await settleLimit(hosts, ctx.options.concurrency ?? 20, async (h) => {
-    const s = await ctx.pool.session(hostSpec(h));
-    const r = await s.exec(relayProbe, { allowFailure: true, timeoutMs: 20_000, signal: ctx.options.signal });
-    if (r.stdout.includes('berth-relay-ok')) able.add(h.ip);
+  await settleLimit(hosts, ctx.concurrency, async (h) => {
+    const s = await ctx.pool.session(h);
+    const r = await s.exec(relayProbe, { allowFailure: true, timeoutMs: 20_000, signal: ctx.signal });
+    if (r.stdout.includes('berth-relay-ok')) able.add(h.host);
   });
   return able;
 }
 
-function startReceiver(ctx: ApplyContext, host: ResolvedHost, script: string, timeoutMs: number): Receiver {
+function startReceiver(ctx: RelayContext, host: HostSpec, script: string, timeoutMs: number): Receiver {
   const stdin = new PassThrough();
   const stop = new AbortController();
-  const signals = [stop.signal, ...(ctx.options.signal ? [ctx.options.signal] : [])];
+  const signals = [stop.signal, ...(ctx.signal ? [ctx.signal] : [])];
   let gotPort: (port: number) => void = () => undefined;
   const port = new Promise<number>((resolve) => {
     gotPort = resolve;
   });
   const done = (async () => {
-    const session = await ctx.pool.session(hostSpec(host));
+    const session = await ctx.pool.session(host);
     return session.exec(`sh -c ${shellQuote(script)}`, {
       sudo: true,
       stdin,
@@ -83,8 +91,8 @@ function startReceiver(ctx: ApplyContext, host: ResolvedHost, script: string, ti
         const m = PORT_LINE.exec(text);
         if (m) gotPort(Number(m[1]));
         else if (text.startsWith(NEXT_UNREACHABLE))
-          log.warn(`${host.ip}: ${text.slice('berth-relay: '.length)}`);
-        else if (text) log.debug(`${host.ip}: ${text}`);
+          log.warn(`${host.host}: ${text.slice('berth-relay: '.length)}`);
+        else if (text) log.debug(`${host.host}: ${text}`);
       },
     });
   })();
@@ -96,7 +104,8 @@ async function portWithin(r: Receiver, ms: number): Promise<number | Error> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Error>((resolve) => {
     timer = setTimeout(
-      () => resolve(new TimeoutError(`${r.host.ip}: the relay receiver did not start within ${ms / 1000} s`)),
+      () =>
+        resolve(new TimeoutError(`${r.host.host}: the relay receiver did not start within ${ms / 1000} s`)),
       ms,
     );
   });
@@ -104,7 +113,7 @@ async function portWithin(r: Receiver, ms: number): Promise<number | Error> {
     return await Promise.race([
       r.port,
       r.done.then(
-        () => new Error(`${r.host.ip}: the relay receiver exited early`),
+        () => new Error(`${r.host.host}: the relay receiver exited early`),
         (e: Error) => e,
       ),
       late,
@@ -126,13 +135,13 @@ function streamProblem(err: Error): boolean {
  * directly instead, and those that failed for good.
  */
 async function runChain(
-  ctx: ApplyContext,
-  hosts: ResolvedHost[],
+  ctx: RelayContext,
+  hosts: HostSpec[],
   tree: LocalTree,
   dest: string,
   digest: StreamDigest,
   keep: string[] | undefined,
-): Promise<{ ok: ResolvedHost[]; retry: Map<string, Error>; failed: Map<string, Error> }> {
+): Promise<{ ok: HostSpec[]; retry: Map<string, Error>; failed: Map<string, Error> }> {
   const timeoutMs = runTimeoutMs(digest.size);
   const receivers = hosts.map((h) =>
     startReceiver(
@@ -140,7 +149,7 @@ async function runChain(
       h,
       receiverScript({
         dest,
-        ipv6: h.ip.includes(':'),
+        ipv6: h.host.includes(':'),
         sha256: digest.sha256,
         size: digest.size,
         acceptSeconds: ACCEPT_SECONDS,
@@ -159,15 +168,15 @@ async function runChain(
     if (typeof p === 'number') chain.push({ r, port: p });
     else {
       r.stop.abort();
-      (streamProblem(p) ? retry : failed).set(r.host.ip, p);
+      (streamProblem(p) ? retry : failed).set(r.host.host, p);
     }
   });
   const head = chain[0];
   if (head) {
     chain.forEach(({ r }, i) => {
-      const from = i === 0 ? '-' : (chain[i - 1] as { r: Receiver }).r.host.ip;
+      const from = i === 0 ? '-' : (chain[i - 1] as { r: Receiver }).r.host.host;
       const next = chain[i + 1];
-      const line = `${from} ${next ? `${next.r.host.ip} ${next.port}` : '-'}\n`;
+      const line = `${from} ${next ? `${next.r.host.host} ${next.port}` : '-'}\n`;
       if (i === 0) r.stdin.write(line);
       else r.stdin.end(line);
     });
@@ -177,36 +186,36 @@ async function runChain(
     sending.catch(() => undefined);
   }
   const outcomes = await Promise.allSettled(chain.map(({ r }) => r.done));
-  const ok: ResolvedHost[] = [];
+  const ok: HostSpec[] = [];
   outcomes.forEach((o, i) => {
     const h = (chain[i] as { r: Receiver }).r.host;
     if (o.status === 'fulfilled') ok.push(h);
     else {
       const err = o.reason as Error;
-      (streamProblem(err) ? retry : failed).set(h.ip, err);
+      (streamProblem(err) ? retry : failed).set(h.host, err);
     }
   });
   return { ok, retry, failed };
 }
 
 async function copyDirect(
-  ctx: ApplyContext,
-  hosts: ResolvedHost[],
+  ctx: RelayContext,
+  hosts: HostSpec[],
   tree: LocalTree,
   dest: string,
   out: SendOutcome,
 ): Promise<void> {
-  await settleLimit(hosts, ctx.options.concurrency ?? 20, async (h) => {
+  await settleLimit(hosts, ctx.concurrency, async (h) => {
     try {
-      const session = await ctx.pool.session(hostSpec(h));
-      const r = await session.putTree(tree, dest, { sudo: true, signal: ctx.options.signal });
+      const session = await ctx.pool.session(h);
+      const r = await session.putTree(tree, dest, { sudo: true, signal: ctx.signal });
       out.bytesSent += r.bytesSent;
       out.direct++;
       log.info(
-        `${h.ip}: ${dest} in place over SSH (${formatBytes(r.bytesSent)} sent, ${r.filesSkipped} file(s) already there)`,
+        `${h.host}: ${dest} in place over SSH (${formatBytes(r.bytesSent)} sent, ${r.filesSkipped} file(s) already there)`,
       );
     } catch (err) {
-      out.failed.set(h.ip, err as Error);
+      out.failed.set(h.host, err as Error);
     }
   });
 }
@@ -216,9 +225,9 @@ async function copyDirect(
  * relay it. Never throws for a host: failures come back in `failed`, so the caller can record the rest.
  */
 export async function sendTree(
-  ctx: ApplyContext,
+  ctx: RelayContext,
   tree: LocalTree,
-  hosts: ResolvedHost[],
+  hosts: HostSpec[],
   dest: string,
   opts: SendOptions,
 ): Promise<SendOutcome> {
@@ -228,10 +237,10 @@ export async function sendTree(
     return out;
   }
   const able = await probe(ctx, hosts);
-  const relaying = hosts.filter((h) => able.has(h.ip));
-  const direct = hosts.filter((h) => !able.has(h.ip));
+  const relaying = hosts.filter((h) => able.has(h.host));
+  const direct = hosts.filter((h) => !able.has(h.host));
   for (const h of direct)
-    log.info(`${h.ip}: no python3 for the relay; the ${opts.what} goes over SSH directly`);
+    log.info(`${h.host}: no python3 for the relay; the ${opts.what} goes over SSH directly`);
   if (relaying.length < 2) {
     await copyDirect(ctx, hosts, tree, dest, out);
     return out;
@@ -247,12 +256,12 @@ export async function sendTree(
   out.bytesSent += digest.size;
   out.relayed = chain.ok.length;
   for (const [ip, err] of chain.failed) out.failed.set(ip, err);
-  if (chain.retry.size > 0 && !ctx.options.signal?.aborted) {
+  if (chain.retry.size > 0 && !ctx.signal?.aborted) {
     for (const [ip, err] of chain.retry)
       log.warn(`${ip}: relay failed (${err.message}); copying the ${opts.what} over SSH directly`);
     await copyDirect(
       ctx,
-      relaying.filter((h) => chain.retry.has(h.ip)),
+      relaying.filter((h) => chain.retry.has(h.host)),
       tree,
       dest,
       out,

@@ -18,7 +18,7 @@ import {
   registerEnvSecrets,
   sealosCompatVersion,
   shellEnvPrefix,
-} from '../../src/apply/hooks.js';
+} from '../../src/image/contract.js';
 import type { ImageConfig } from '../../src/image/types.js';
 import { InputError } from '../../src/util/errors.js';
 import { redact } from '../../src/util/log.js';

@@ -1,12 +1,12 @@
-// The contract between berth and a cluster image's scripts: which env they see, which hook command runs,
-// and how it is quoted for the shell. Images are the sealos (labring) kind; see
+// The contract between berth and a cluster image: what its labels mean (type, distribution, version, hooks),
+// which env its scripts see, which hook command runs, and how it is quoted for the shell. Images are the sealos (labring) kind; see
 // /work/shared/reference/sealos-compat.md "Image metadata" for the labels and variables involved.
 
 import { join } from 'node:path';
-import type { ImageConfig } from '../image/types.js';
 import { InputError } from '../util/errors.js';
 import { registerSecret } from '../util/log.js';
 import { shellQuote } from '../util/shell.js';
+import type { ImageConfig } from './types.js';
 
 export type Env = Record<string, string>;
 
@@ -22,7 +22,6 @@ export const hookNames = [
 export type HookName = (typeof hookNames)[number];
 
 export type ImageType = 'rootfs' | 'patch' | 'application';
-export type Distribution = 'kubeadm' | 'k3s' | 'k0s';
 
 /** The sealos release whose image contract berth implements; scripts compare SEALOS_SYS_SEALOS_VERSION against it. */
 export const sealosCompatVersion = '4.3.7';
@@ -120,15 +119,20 @@ export function imageType(labels: Readonly<Record<string, string>> | undefined, 
   throw new InputError(`${image}: label sealos.io.type is "${t}"; expected rootfs, patch or application`);
 }
 
+/** The distributions a cluster image may declare (sealos names; no label means kubeadm). */
+export const distributions = ['kubeadm', 'k3s', 'k0s'] as const;
+export type Distribution = (typeof distributions)[number];
+
+/** The distribution a rootfs image declares; which of them berth can install is the runtime's business. */
 export function distribution(
   labels: Readonly<Record<string, string>> | undefined,
   image = 'image',
 ): Distribution {
-  const d = firstLabel(labels, ['apps.sealos.io/distribution', 'sealos.io.distribution']);
-  if (d === undefined || d === 'kubeadm' || d === 'kubernetes') return 'kubeadm';
-  if (d === 'k3s' || d === 'k0s') return d;
+  const d = firstLabel(labels, ['apps.sealos.io/distribution', 'sealos.io.distribution'])?.toLowerCase();
+  if (d === undefined || d === 'kubernetes') return 'kubeadm';
+  if ((distributions as readonly string[]).includes(d)) return d as Distribution;
   throw new InputError(
-    `${image}: label apps.sealos.io/distribution is "${d}"; expected k3s, k0s or none (kubeadm)`,
+    `${image}: label apps.sealos.io/distribution is "${d}", which berth does not know; expected k3s, k0s or none (kubeadm)`,
   );
 }
 

@@ -1,0 +1,136 @@
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { gzip } from 'node:zlib';
+import { EnvironmentError, errorMessage } from '../util/errors.js';
+
+// Layer compression on every core. The tar stream is cut into pieces of a fixed size, each compressed on
+// its own, and the results are written in input order: several gzip members make one valid gzip file
+// and several zstd frames one valid zstd stream, and since the cuts never depend on read timing the
+// same input always gives the same bytes (the same digest). gzip runs on the libuv pool; Node 20 has no
+// zstd, so zstd runs a WebAssembly build of the reference library in worker threads.
+
+const chunkSize = 4 << 20;
+const gzipAsync = promisify(gzip);
+
+/** Cuts `source` into `chunkSize` pieces and yields `compress` of each, in order, `concurrency` at once. */
+async function* inParallel(
+  source: AsyncIterable<Uint8Array>,
+  compress: (piece: Buffer) => Promise<Buffer>,
+  concurrency: number,
+): AsyncGenerator<Buffer> {
+  const pending: Array<Promise<Buffer>> = [];
+  let buf = Buffer.allocUnsafe(chunkSize);
+  let filled = 0;
+  const launch = () => {
+    const p = compress(buf.subarray(0, filled));
+    // Rejections are observed when the promise is awaited in order below.
+    p.catch(() => undefined);
+    pending.push(p);
+    buf = Buffer.allocUnsafe(chunkSize);
+    filled = 0;
+  };
+  for await (const chunk of source) {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const n = Math.min(chunk.length - offset, chunkSize - filled);
+      buf.set(chunk.subarray(offset, offset + n), filled);
+      filled += n;
+      offset += n;
+      if (filled === chunkSize) {
+        launch();
+        while (pending.length >= concurrency) yield await (pending.shift() as Promise<Buffer>);
+      }
+    }
+  }
+  if (filled > 0 || pending.length === 0) launch();
+  while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
+}
+
+export function parallelGzip(
+  source: AsyncIterable<Uint8Array>,
+  level: number,
+  concurrency = 4,
+): AsyncGenerator<Buffer> {
+  return inParallel(source, (piece) => gzipAsync(piece, { level }), concurrency);
+}
+
+interface Reply {
+  id: number;
+  out?: Uint8Array;
+  error?: string;
+}
+
+/** A few worker threads, each holding one zstd instance; pieces go to whichever is free. */
+class ZstdPool {
+  private readonly workers: Worker[] = [];
+  private readonly idle: Worker[] = [];
+  private readonly waiting: Array<() => void> = [];
+  private readonly calls = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(size: number) {
+    for (let i = 0; i < size; i++) {
+      const w = new Worker(new URL('./zstd-worker.js', import.meta.url));
+      w.on('message', (r: Reply) => {
+        const call = this.calls.get(r.id);
+        this.calls.delete(r.id);
+        this.release(w);
+        if (!call) return;
+        if (r.out) call.resolve(Buffer.from(r.out.buffer, r.out.byteOffset, r.out.byteLength));
+        else call.reject(unavailable(r.error ?? 'no output'));
+      });
+      w.on('error', (err) => {
+        for (const c of this.calls.values()) c.reject(unavailable(errorMessage(err)));
+        this.calls.clear();
+      });
+      this.workers.push(w);
+      this.idle.push(w);
+    }
+  }
+
+  private release(w: Worker): void {
+    this.idle.push(w);
+    this.waiting.shift()?.();
+  }
+
+  async compress(piece: Buffer, level: number): Promise<Buffer> {
+    while (this.idle.length === 0) await new Promise<void>((r) => this.waiting.push(r));
+    const w = this.idle.pop() as Worker;
+    const id = this.nextId++;
+    // The piece is copied so that its memory can be handed to the worker without a second copy there.
+    const data = new Uint8Array(piece);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      w.postMessage({ id, data, level }, [data.buffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+function unavailable(why: string): EnvironmentError {
+  return new EnvironmentError(
+    `zstd compression is not available in this berth (${why}); build with --compression gzip, the default`,
+  );
+}
+
+export async function* parallelZstd(
+  source: AsyncIterable<Uint8Array>,
+  level: number,
+): AsyncGenerator<Buffer> {
+  const size = Math.max(1, Math.min(availableParallelism(), 8));
+  let pool: ZstdPool;
+  try {
+    pool = new ZstdPool(size);
+  } catch (err) {
+    throw unavailable(errorMessage(err));
+  }
+  try {
+    yield* inParallel(source, (piece) => pool.compress(piece, level), size * 2);
+  } finally {
+    await pool.close();
+  }
+}

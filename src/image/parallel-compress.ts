@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -8,7 +9,8 @@ import { EnvironmentError, errorMessage } from '../util/errors.js';
 // its own, and the results are written in input order: several gzip members make one valid gzip file
 // and several zstd frames one valid zstd stream, and since the cuts never depend on read timing the
 // same input always gives the same bytes (the same digest). gzip runs on the libuv pool; Node 20 has no
-// zstd, so zstd runs a WebAssembly build of the reference library in worker threads.
+// zstd, so zstd runs a WebAssembly build of the reference library (no native add-on, so it works in the
+// single-file berth too) in worker threads, or on the main thread where no worker script exists.
 
 const chunkSize = 4 << 20;
 const gzipAsync = promisify(gzip);
@@ -69,9 +71,9 @@ class ZstdPool {
   private readonly calls = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void }>();
   private nextId = 0;
 
-  constructor(size: number) {
+  constructor(script: URL, size: number) {
     for (let i = 0; i < size; i++) {
-      const w = new Worker(new URL('./zstd-worker.js', import.meta.url));
+      const w = new Worker(script);
       w.on('message', (r: Reply) => {
         const call = this.calls.get(r.id);
         this.calls.delete(r.id);
@@ -117,17 +119,34 @@ function unavailable(why: string): EnvironmentError {
   );
 }
 
+/** The worker script beside this module, or undefined where there is none (berth as one bundled file). */
+function workerScript(): URL | undefined {
+  try {
+    const url = new URL('./zstd-worker.js', import.meta.url);
+    return existsSync(url) ? url : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function* parallelZstd(
   source: AsyncIterable<Uint8Array>,
   level: number,
 ): AsyncGenerator<Buffer> {
-  const size = Math.max(1, Math.min(availableParallelism(), 8));
-  let pool: ZstdPool;
-  try {
-    pool = new ZstdPool(size);
-  } catch (err) {
-    throw unavailable(errorMessage(err));
+  const script = workerScript();
+  if (!script) {
+    // One thread, the same bytes: pieces are cut and framed alike, only not compressed side by side.
+    let zstd: { compress(data: Uint8Array, level?: number): Uint8Array };
+    try {
+      zstd = await (await import('@hpcc-js/wasm-zstd')).Zstd.load();
+    } catch (err) {
+      throw unavailable(errorMessage(err));
+    }
+    yield* inParallel(source, async (piece) => Buffer.from(zstd.compress(piece, level)), 1);
+    return;
   }
+  const size = Math.max(1, Math.min(availableParallelism(), 8));
+  const pool = new ZstdPool(script, size);
   try {
     yield* inParallel(source, (piece) => pool.compress(piece, level), size * 2);
   } finally {

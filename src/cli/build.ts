@@ -91,7 +91,7 @@ export function registerBuild(program: Command): void {
       const { saveContextImages } = await import('../image/registry-dir.js');
       const { closeDispatchers } = await import('../image/registry/transport.js');
       const { pullImage } = await import('../image/registry/pull.js');
-      const registry = await registryOptions(o);
+      const registry = registryOptions(o);
       // Every image the context names is saved into CONTEXT/registry before the layers are packed.
       const beforeLayers =
         o.saveImage === 'true'

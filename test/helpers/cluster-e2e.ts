@@ -208,6 +208,8 @@ export function assertReadyNodes(kubeconfig: string, ips: string[], server?: str
  *   writes there.
  * - /var/log/wtmp, /var/log/btmp, /var/log/lastlog: login accounting sshd/PAM update on every SSH
  *   login (ours included), not state berth keeps.
+ * - /root/.npm: npm's cache and logs of the machine's own npm runs (berth never runs npm on a host); a log
+ *   npm writes and rotates away while a test runs cannot be told apart from a host's own file.
  * A sandbox host's root is an overlay over the machine's own /, so what the machine changes meanwhile
  * (other sessions' caches, kubectl's ~/.kube/cache) shows through on every host; machineChanges() tells
  * those apart from the host's own.
@@ -222,6 +224,7 @@ const skipped = [
   '/var/log/wtmp',
   '/var/log/btmp',
   '/var/log/lastlog',
+  '/root/.npm',
 ];
 
 // Directory sizes are block allocations that a create-then-delete grows for good; they carry no content.

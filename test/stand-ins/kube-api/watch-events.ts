@@ -40,6 +40,8 @@ export class WatchHistory {
   /** Serves one watch until the client leaves or timeoutSeconds pass. */
   serve(req: IncomingMessage, res: ServerResponse, w: WatchRequest): void {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    // A client waits for the headers before it counts the watch as started, even when no event comes yet.
+    res.flushHeaders();
     const send = (type: string, object: KubeObject) => res.write(`${JSON.stringify({ type, object })}\n`);
     const deliver = ({ record, previous }: Change) => {
       if (!record.key.startsWith(w.prefix)) return;

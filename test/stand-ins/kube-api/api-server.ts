@@ -535,6 +535,13 @@ export class KubeApiServer {
           'MethodNotAllowed',
           'the server does not allow this method on the requested resource',
         );
+      if (/protobuf|cbor/.test(req.headers['content-type'] ?? '')) {
+        throw new ApiError(
+          415,
+          'UnsupportedMediaType',
+          'the body of the request was in an unknown format - accepted media types include: application/json',
+        );
+      }
       // A create names its object in the body, and authorizers decide by name (a kubelet creates its Node).
       const created = verb === 'create' ? (parseBody(await readBody(req)) as KubeObject) : undefined;
       const attrs: RequestAttributes = {

@@ -22,6 +22,7 @@ import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, num, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
 import type { ApiUser } from '../kube-api/api-server.js';
+import { WorkloadController } from '../kube-api/controllers/workload-controller.js';
 import { k3sKubeApi } from './kube-api.js';
 import { buildNodeObject, heartbeatStatus } from './node-object.js';
 import { type CertPair, newCa, signLeaf } from './openssl-pki.js';
@@ -377,6 +378,12 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
     state.put(`server/${nodeName}`, () => selfPeer);
   }
   await api.ensureBuiltins();
+  // One controller-manager acts at a time: the server with the lowest name among those recorded.
+  const controller = new WorkloadController(api, {
+    isLeader: () => (state.values('server/') as ServerPeer[]).map((p) => p.name).sort()[0] === nodeName,
+    onError: (m) => klog.error(`controller: ${m}`),
+  });
+  controller.start();
 
   const serverToken = join(dataDir, 'server', 'token');
   klog.info(`Server node token is available at ${serverToken}`);
@@ -449,6 +456,7 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   const stop = (signal: string) => {
     klog.info(`Received ${signal}, shutting down`);
     if (heartbeat) clearInterval(heartbeat);
+    controller.stop();
     peers.stop();
     state.flush();
     server.close();

@@ -28,6 +28,12 @@ export class MemoryStorage extends EventEmitter implements ObjectStorage {
   private readonly records = new Map<string, StoredRecord>();
   private counter = 0;
 
+  constructor() {
+    super();
+    // Every open watch listens here.
+    this.setMaxListeners(0);
+  }
+
   get resourceVersion(): string {
     return String(this.counter);
   }

@@ -130,7 +130,7 @@ export async function withClusterLock<T>(
 }
 
 export interface ClusterSecrets {
-  /** Password of the in-cluster registry when the image does not set one. */
+  /** Password of the in-cluster registry (over any an image sets; the Clusterfile's env may set another). */
   registryPassword: string;
 }
 

@@ -15,10 +15,10 @@ import {
 import {
   containerdHostsToml,
   containerdMirrorFiles,
-  k3sRegistriesYaml,
   mirrorSecrets,
   type RegistryEndpoint,
 } from '../../src/registry/mirrors.js';
+import { k3sRegistriesYaml } from '../../src/runtime/k3s/registries.js';
 import { sh } from '../helpers/run-local.js';
 
 const reg: RegistryEndpoint = {

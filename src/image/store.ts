@@ -75,6 +75,8 @@ export class ImageStore {
   async putBlob(
     data: Uint8Array | AsyncIterable<Uint8Array>,
     expected?: { digest: string; size?: number },
+    /** Collects the digest when the blob was not stored before (so that a failed build can discard it). */
+    created?: Set<string>,
   ): Promise<{ digest: string; size: number }> {
     await this.init();
     if (expected) this.blobPath(expected.digest);
@@ -104,6 +106,7 @@ export class ImageStore {
         throw new RegistryError(`blob ${digest}: expected ${expected.size} bytes, got ${size}`);
       }
       await this.lease(digest);
+      if (created && !(await exists(this.blobPath(digest)))) created.add(digest);
       // Renaming over an existing copy (same bytes) also refreshes its ctime, which a concurrent gc
       // reads as "in use".
       await rename(tmp, this.blobPath(digest));
@@ -229,6 +232,25 @@ export class ImageStore {
       }
       await this.removeStaleIngest();
       return { blobs, bytes };
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Removes blobs that a failed operation of this process created, unless an image name or another live
+   * process now relies on them: a failed build leaves the store as it found it.
+   */
+  async discardBlobs(digests: Iterable<string>): Promise<void> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return;
+    await this.init();
+    const release = await this.lock();
+    try {
+      const keep = new Set<string>();
+      for (const d of (await this.readIndex()).manifests) await this.mark(d, keep);
+      for (const d of await this.liveLeases(this.leasePath)) keep.add(d);
+      for (const d of wanted) if (!keep.has(d)) await rm(this.blobPath(d), { force: true });
     } finally {
       await release();
     }
@@ -382,12 +404,13 @@ export class ImageStore {
     appendFileSync(this.leasePath, `${digest}\n`);
   }
 
-  private async liveLeases(): Promise<Set<string>> {
+  private async liveLeases(except?: string): Promise<Set<string>> {
     const out = new Set<string>();
     const dir = join(this.root, 'leases');
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name.split('-')[0]);
       const path = join(dir, name);
+      if (path === except) continue;
       if (!isAlive(pid)) {
         await rm(path, { force: true });
         continue;

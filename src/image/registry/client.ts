@@ -20,6 +20,8 @@ export interface RegistryOptions extends TransportOptions {
   authfile?: string;
   /** Credentials to use instead of the stored ones (login verifies these). */
   credentials?: Credentials;
+  /** A registries.conf to read instead of the default locations (--registries-conf). */
+  registriesConf?: string;
 }
 
 const retryStatuses = new Set([408, 429, 499, 500, 502, 503, 504, 522]);

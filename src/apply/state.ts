@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { registerSecret } from '../util/log.js';
 import { berthHome } from '../util/paths.js';
 import { decryptSecret, encryptSecret } from '../util/secrets.js';

@@ -195,7 +195,12 @@ class LayerApplier {
       return;
     }
     if (base.startsWith(whiteoutPrefix)) {
-      const target = posix.join(parent, base.slice(whiteoutPrefix.length));
+      const hidden = base.slice(whiteoutPrefix.length);
+      // `.wh..` or `.wh...` would name the directory itself or its parent: removing it could reach
+      // outside the root.
+      if (hidden === '' || hidden === '.' || hidden === '..')
+        throw this.refuse(h.name ?? base, 'is a whiteout of no file (it names its own directory or parent)');
+      const target = posix.join(parent, hidden);
       if (!this.written.has(target)) {
         await rm(join(this.root, target), { recursive: true, force: true });
         this.checkedDirs.clear();

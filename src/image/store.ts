@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
 import {
@@ -39,9 +40,7 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-export function sha256Digest(data: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256Digest } from '../util/files.js';
 
 /** Canonical name of a reference as the store keys it (`docker.io/library/x:latest`). */
 export function canonicalName(ref: string): string {
@@ -455,14 +454,5 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

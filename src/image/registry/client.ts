@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { errorMessage, RegistryError } from '../../util/errors.js';
+import { sha256Digest } from '../../util/files.js';
 import { log } from '../../util/log.js';
 import { registryApiHost } from '../reference.js';
 import { manifestAccept } from '../types.js';
@@ -41,10 +41,6 @@ export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
   digest: string;
-}
-
-export function sha256Digest(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {

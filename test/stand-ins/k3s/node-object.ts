@@ -2,9 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem } from 'node:os';
-import { CONTAINERD_VERSION, K3S_VERSION } from './standin-paths.js';
-
 import type { KubeObject } from '../kube-api/kube-object.js';
+import { CONTAINERD_VERSION, K3S_VERSION } from './standin-paths.js';
 
 export interface NodeRegistration {
   name: string;

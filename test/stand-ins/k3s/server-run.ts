@@ -7,6 +7,9 @@ import { createServer } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { sendStatus } from '../kube-api/api-response.js';
+import type { ApiUser } from '../kube-api/api-server.js';
+import { WorkloadController } from '../kube-api/controllers/workload-controller.js';
 import {
   ensureDir,
   kubeconfigYaml,
@@ -15,14 +18,11 @@ import {
   writeAgentFiles,
   writeFileMode,
 } from './agent-files.js';
-import { sendStatus } from '../kube-api/api-response.js';
 import { ClusterState } from './cluster-state.js';
 import { caHashOf, formatClusterToken, parseClusterToken, randomSecret } from './cluster-token.js';
 import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, num, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
-import type { ApiUser } from '../kube-api/api-server.js';
-import { WorkloadController } from '../kube-api/controllers/workload-controller.js';
 import { k3sKubeApi } from './kube-api.js';
 import { buildNodeObject, heartbeatStatus } from './node-object.js';
 import { type CertPair, newCa, signLeaf } from './openssl-pki.js';

@@ -1,7 +1,7 @@
 // The patch types the API accepts: JSON patch (RFC 6902), JSON merge patch (RFC 7386), strategic merge patch
 // (lists merged by the merge keys Kubernetes declares for the common fields, see mergeKeyOf) and server-side
 // apply (approximated as a strategic merge of the applied object over the live one).
-import { type KubeObject, isObject as isObj } from './kube-object.js';
+import { isObject as isObj, type KubeObject } from './kube-object.js';
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isObj(patch)) return patch;

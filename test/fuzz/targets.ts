@@ -19,6 +19,7 @@ import { lookupCredentials } from '../../src/image/registry/credentials.js';
 import { fetchImageTree } from '../../src/image/registry/tree.js';
 import { formatKnownHosts, parseKnownHosts } from '../../src/ssh/known-hosts.js';
 import type { FuzzTarget } from './property.js';
+import { textTargets } from './text-targets.js';
 
 const usage = 2;
 const invalidInput = 3;
@@ -460,4 +461,5 @@ export const fuzzTargets: FuzzTarget<never>[] = [
   knownHosts,
   registryJson,
   tarLayer,
+  ...textTargets,
 ] as FuzzTarget<never>[];

@@ -12,6 +12,8 @@ import { lookupCredentials } from '../../src/image/registry/credentials.js';
 import { fetchImageTree } from '../../src/image/registry/tree.js';
 import { formatKnownHosts, parseKnownHosts } from '../../src/ssh/known-hosts.js';
 import { InputError, RegistryError } from '../../src/util/errors.js';
+import type { FuzzTarget } from '../fuzz/property.js';
+import { fuzzTargets } from '../fuzz/targets.js';
 
 function tokenService(body: string): MockAgent {
   const mock = new MockAgent();
@@ -81,5 +83,21 @@ test('a manifest that is not JSON, or JSON null, is a registry error', async () 
       }),
     } as unknown as RegistryClient;
     await assert.rejects(fetchImageTree(client, 'a/b', 'latest', { all: true }), RegistryError, text);
+  }
+});
+
+test('a whiteout naming its own directory or parent is refused, and nothing outside the root goes', async () => {
+  const target = fuzzTargets.find((t) => t.name === 'tar layer') as FuzzTarget<{ entries: unknown[] }>;
+  await target.setup?.();
+  try {
+    for (const name of ['.wh...', 'a/.wh..', '.wh.']) {
+      const entries = [
+        { name: 'a/', type: 'directory', linkname: '', mode: 0o755, data: new Uint8Array() },
+        { name, type: 'file', linkname: '', mode: 0o644, data: new Uint8Array() },
+      ];
+      await assert.rejects(async () => target.run({ entries }), /is a whiteout of no file/, name);
+    }
+  } finally {
+    await target.teardown?.();
   }
 });

@@ -387,7 +387,7 @@ export class KubeApiServer {
     name: string,
     contentType: string,
     text: string,
-    o: WriteOptions & { fieldManager?: string; force?: boolean } = {},
+    o: WriteOptions & { fieldManager?: string } = {},
   ) {
     const body = parseBody(text);
     const current = this.get(t, namespace, name);
@@ -647,7 +647,6 @@ export class KubeApiServer {
             apiVersion: groupVersion(t.group, version),
             since: q.get('resourceVersion') ?? '',
             sendInitialEvents: q.get('sendInitialEvents') === 'true',
-            bookmarks: q.get('allowWatchBookmarks') === 'true',
             timeoutSeconds: Number(q.get('timeoutSeconds') ?? '1800'),
             matches,
             view: (o) => this.view(t, o, version),
@@ -670,7 +669,6 @@ export class KubeApiServer {
           dryRun,
           status,
           fieldManager: q.get('fieldManager') ?? undefined,
-          force: q.get('force') === 'true',
         });
         return sendJson(res, r.created ? 201 : 200, r.object);
       }

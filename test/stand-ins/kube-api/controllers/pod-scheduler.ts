@@ -74,12 +74,10 @@ async function bind(api: KubeApiServer, pod: KubeObject, nodes: KubeObject[], po
       { status: true },
     );
   }
-  const bound = await api.update(podType, pod.metadata.namespace, pod.metadata.name, {
+  return api.update(podType, pod.metadata.namespace, pod.metadata.name, {
     ...pod,
     spec: { ...pod.spec, nodeName: node.metadata.name },
   });
-  pod.spec.nodeName = node.metadata.name;
-  return bound;
 }
 
 function containerStatuses(

@@ -317,6 +317,23 @@ describe('stand-in API with kubectl 1.32', () => {
     assert.equal(images, 'nginx:1.27 nginx:1.27');
   });
 
+  test('kubectl scale changes replicas through the scale subresource', async () => {
+    await ok(c, 'scale', 'deployment/web', '-n', 'team', '--replicas=3');
+    assert.match(
+      await ok(c, 'rollout', 'status', 'deploy/web', '-n', 'team', '--timeout=30s'),
+      /successfully/,
+    );
+    assert.equal(
+      await ok(c, 'get', 'deploy', 'web', '-n', 'team', '-o', 'jsonpath={.status.readyReplicas}'),
+      '3',
+    );
+    await ok(c, 'scale', 'deployment/web', '-n', 'team', '--replicas=2');
+    assert.match(
+      await ok(c, 'rollout', 'status', 'deploy/web', '-n', 'team', '--timeout=30s'),
+      /successfully/,
+    );
+  });
+
   test('server-side apply creates and updates; merge and JSON patches', async () => {
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: team}\ndata: {a: "1"}\n';
     assert.match(await apply(c, cm, '--server-side'), /configmap\/ssa serverside-applied/);

@@ -58,9 +58,17 @@ function lockOwnerFile(lockPath: string): string {
   return `${lockPath}.owner`;
 }
 
+/** Who the owner file says holds the lock: `host pid since`, any of them missing when unknown. */
+async function lockOwner(lockPath: string): Promise<{ host?: string; pid?: string; since?: string }> {
+  const [host, pid, since] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => ''))
+    .trim()
+    .split(' ');
+  return { host: host || undefined, pid, since };
+}
+
 /** True when the lock's recorded holder was a process of this machine that no longer runs. */
 async function lockHolderGone(lockPath: string): Promise<boolean> {
-  const [host, pid] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => '')).trim().split(' ');
+  const { host, pid } = await lockOwner(lockPath);
   if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
   try {
     process.kill(Number(pid), 0);
@@ -104,13 +112,15 @@ export async function withClusterLock<T>(
     }
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
-      throw new EnvironmentError(
-        `cluster "${name}" is being changed by another berth process; wait for it to finish`,
-      );
+      const owner = await lockOwner(lockPath);
+      const who = owner.pid
+        ? `berth process ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`}${owner.since ? ` since ${owner.since}` : ''}`
+        : 'another berth process';
+      throw new EnvironmentError(`cluster "${name}" is being changed by ${who}; wait for it to finish`);
     }
     throw err;
   }
-  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid}\n`);
+  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid} ${new Date().toISOString()}\n`);
   try {
     return await fn();
   } finally {

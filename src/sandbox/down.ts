@@ -1,9 +1,9 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { NotFoundError } from '../util/errors.js';
 import { settleLimit } from '../util/pool.js';
+import { removeHostCgroups } from './cgroups.js';
 import { deleteLink, deleteNetns, isMountPoint, netnsDir, pathExists } from './network.js';
 import { checkSandboxEnvironment } from './preflight.js';
-import { removeHostCgroups } from './cgroups.js';
 import { killHostProcesses, netnsPids } from './processes.js';
 import { runProgram } from './run.js';
 import { checkSandboxName, readRecord, sandboxDir } from './store.js';

@@ -208,6 +208,9 @@ export function assertReadyNodes(kubeconfig: string, ips: string[], server?: str
  *   writes there.
  * - /var/log/wtmp, /var/log/btmp, /var/log/lastlog: login accounting sshd/PAM update on every SSH
  *   login (ours included), not state berth keeps.
+ * - /run/systemd, /run/user, /var/log/journal: systemd's own bookkeeping of sessions, invocations and
+ *   logs, changed by every login; the units and cgroups berth may leave are compared as their own
+ *   sections instead.
  * A sandbox host's root is an overlay over the machine's own /, so what the machine changes meanwhile
  * (other sessions' caches, kubectl's ~/.kube/cache) shows through on every host; machineChanges() tells
  * those apart from the host's own.
@@ -222,7 +225,13 @@ const skipped = [
   '/var/log/wtmp',
   '/var/log/btmp',
   '/var/log/lastlog',
+  '/run/systemd',
+  '/run/user',
+  '/var/log/journal',
 ];
+
+// Units and cgroups that exist for an SSH login (ours included) while it lasts.
+const loginUnits = String.raw`^(session-[0-9]+\.scope|user@[0-9]+\.service|user-[0-9]+\.slice|user-runtime-dir@[0-9]+\.service|run-user-[0-9]+\.mount) `;
 
 // Directory sizes are block allocations that a create-then-delete grows for good; they carry no content.
 const fileFormat = `-type d -printf '%p d %m\\n' -o -printf '%p %y %m %s %l\\n'`;
@@ -233,6 +242,14 @@ echo '## mounts'
 LC_ALL=C sort /proc/self/mounts
 echo '## /etc/hosts'
 cat /etc/hosts
+if [ -d /run/systemd/system ]; then
+  echo '## unit files'
+  systemctl list-unit-files --no-legend --plain | grep -vE '${loginUnits}' | LC_ALL=C sort
+  echo '## active units'
+  systemctl list-units --state=active --no-legend --plain | awk '{ print $1, $4 }' | grep -vE '${loginUnits}' | LC_ALL=C sort
+  echo '## cgroups'
+  find /sys/fs/cgroup -type d ! -path '*/user.slice*' | LC_ALL=C sort
+fi
 `;
 
 function netnsRun(netns: string, cmd: string[]): string {

@@ -197,6 +197,15 @@ function hostSystemctl(initPid: number, args: string[], timeoutMs: number) {
   });
 }
 
+/** One line naming a degraded host and its failed units, from `systemctl list-units --failed --plain`. */
+export function degradedMessage(hostname: string, failedList: string): string {
+  const units = failedList
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean);
+  return `${hostname}: systemd is degraded, failed units: ${units.join(', ') || 'none listed'} (see systemctl status UNIT on the host)`;
+}
+
 /**
  * Waits until the host's systemd has finished starting up and says `running`. A host that ends up
  * `degraded` is named with its failed units in one line; `lastOutput` tells why a host never got there.
@@ -233,13 +242,7 @@ export async function waitForSystemRunning(
   if (state.out === 'running') return;
   if (state.out === 'degraded') {
     const failed = await hostSystemctl(init, ['list-units', '--failed', '--plain', '--no-legend'], 10_000);
-    const units = failed.out
-      .split('\n')
-      .map((l) => l.trim().split(/\s+/)[0])
-      .filter(Boolean);
-    throw new EnvironmentError(
-      `${hostname}: systemd is degraded, failed units: ${units.join(', ') || 'none listed'} (see systemctl status on the host)`,
-    );
+    throw new EnvironmentError(degradedMessage(hostname, failed.out));
   }
   if (state.code === null || Date.now() > deadline) {
     throw new TimeoutError(

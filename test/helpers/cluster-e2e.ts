@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage } from '../../examples/example-image.js';
-import type { Sandbox, SandboxHost } from '../../src/sandbox/index.js';
+import type { HostInit, Sandbox, SandboxHost } from '../../src/sandbox/index.js';
 import { withSandbox } from './sandbox.js';
 
 const berthBin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -33,7 +33,7 @@ export interface ClusterSetup {
  */
 export async function setupCluster(
   t: TestContext,
-  opts: { sandbox: string; hosts: number },
+  opts: { sandbox: string; hosts: number; init?: HostInit },
 ): Promise<ClusterSetup> {
   const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
   process.env.BERTH_HOME = home;
@@ -52,7 +52,11 @@ export async function setupCluster(
     const started = Date.now();
     await buildExampleImage({ tag: imageRef, workDir: join(home, 'build') });
     console.log(`example image built in ${Date.now() - started} ms`);
-    const sb = await withSandbox(t, { name: opts.sandbox, hosts: opts.hosts });
+    const sb = await withSandbox(t, {
+      name: opts.sandbox,
+      hosts: opts.hosts,
+      ...(opts.init ? { init: opts.init } : {}),
+    });
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const knownHosts = join(home, 'test_known_hosts');
     writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);

@@ -1,15 +1,18 @@
 // berth's main job on one machine: three sandbox hosts, the example k3s cluster image built offline,
 // `berth run` of it onto 1 master + 2 nodes, then `kubectl get nodes`. Run as root: `npm run demo`.
-// Re-running it first removes the previous demo cluster and sandbox.
+// Re-running it first removes the previous demo cluster and sandbox. BERTH_BIN=./berth-linux-amd64 runs
+// every berth command through the single file that `npm run package` makes instead of ./bin/berth.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage } from './example-image.js';
 
-const berth = fileURLToPath(new URL('../../bin/berth', import.meta.url));
+const berth = process.env.BERTH_BIN
+  ? resolve(process.env.BERTH_BIN)
+  : fileURLToPath(new URL('../../bin/berth', import.meta.url));
 const name = 'demo';
 const image = 'example/k3s:v1.28.14';
 
@@ -35,6 +38,15 @@ if (process.getuid?.() !== 0) {
   process.exit(4);
 }
 
+if (process.env.BERTH_BIN) {
+  if (!existsSync(berth)) {
+    process.stderr.write(
+      `demo: BERTH_BIN=${process.env.BERTH_BIN}: no such file (make it with: npm run package)\n`,
+    );
+    process.exit(9);
+  }
+  process.stdout.write(`berth commands run through ${berth}\n`);
+}
 step('clean up a previous demo, if any');
 run(berth, ['reset', '--cluster', name], true);
 run(berth, ['sandbox', 'down', '--name', name], true);
@@ -69,5 +81,5 @@ run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'wide']);
 run(berth, ['status', '--cluster', name]);
 
 process.stdout.write(
-  `\nkubeconfig: ${kubeconfig}\nremove it all with: ./bin/berth reset --cluster ${name} && ./bin/berth sandbox down --name ${name}\n`,
+  `\nkubeconfig: ${kubeconfig}\nremove it all with: berth reset --cluster ${name} && berth sandbox down --name ${name}\n`,
 );

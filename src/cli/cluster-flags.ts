@@ -1,6 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
+import { abortOnSigint } from './ssh-flags.js';
 
 // Flags every command that changes a cluster shares.
 
@@ -40,6 +41,6 @@ export function interruptSignal(): AbortSignal {
   const controller = new AbortController();
   // Every remote command of a run listens on it, many hosts at once.
   setMaxListeners(0, controller.signal);
-  process.once('SIGINT', () => controller.abort());
+  abortOnSigint(controller);
   return controller.signal;
 }

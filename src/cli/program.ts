@@ -1,22 +1,15 @@
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { BerthError, ExitCode } from '../util/errors.js';
 import { isDebug, log, redact, setDebug } from '../util/log.js';
+import { versionLine } from './build-info.js';
 import { commands } from './commands.js';
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-    version: string;
-  };
-  return pkg.version;
-}
 
 export function buildProgram(): Command {
   const program = new Command('berth')
     .description(
       'Install and manage Kubernetes clusters on plain Linux hosts over SSH, from OCI cluster images',
     )
-    .version(`berth ${version()}`, '-V, --version')
+    .version(versionLine(), '-V, --version')
     .option('--debug', 'print debug lines and stack traces')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
 import {
@@ -39,9 +40,7 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-export function sha256Digest(data: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256Digest } from '../util/files.js';
 
 /** Canonical name of a reference as the store keys it (`docker.io/library/x:latest`). */
 export function canonicalName(ref: string): string {
@@ -76,6 +75,8 @@ export class ImageStore {
   async putBlob(
     data: Uint8Array | AsyncIterable<Uint8Array>,
     expected?: { digest: string; size?: number },
+    /** Collects the digest when the blob was not stored before (so that a failed build can discard it). */
+    created?: Set<string>,
   ): Promise<{ digest: string; size: number }> {
     await this.init();
     if (expected) this.blobPath(expected.digest);
@@ -105,6 +106,7 @@ export class ImageStore {
         throw new RegistryError(`blob ${digest}: expected ${expected.size} bytes, got ${size}`);
       }
       await this.lease(digest);
+      if (created && !(await exists(this.blobPath(digest)))) created.add(digest);
       // Renaming over an existing copy (same bytes) also refreshes its ctime, which a concurrent gc
       // reads as "in use".
       await rename(tmp, this.blobPath(digest));
@@ -230,6 +232,25 @@ export class ImageStore {
       }
       await this.removeStaleIngest();
       return { blobs, bytes };
+    } finally {
+      await release();
+    }
+  }
+
+  /**
+   * Removes blobs that a failed operation of this process created, unless an image name or another live
+   * process now relies on them: a failed build leaves the store as it found it.
+   */
+  async discardBlobs(digests: Iterable<string>): Promise<void> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return;
+    await this.init();
+    const release = await this.lock();
+    try {
+      const keep = new Set<string>();
+      for (const d of (await this.readIndex()).manifests) await this.mark(d, keep);
+      for (const d of await this.liveLeases(this.leasePath)) keep.add(d);
+      for (const d of wanted) if (!keep.has(d)) await rm(this.blobPath(d), { force: true });
     } finally {
       await release();
     }
@@ -383,12 +404,13 @@ export class ImageStore {
     appendFileSync(this.leasePath, `${digest}\n`);
   }
 
-  private async liveLeases(): Promise<Set<string>> {
+  private async liveLeases(except?: string): Promise<Set<string>> {
     const out = new Set<string>();
     const dir = join(this.root, 'leases');
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name.split('-')[0]);
       const path = join(dir, name);
+      if (path === except) continue;
       if (!isAlive(pid)) {
         await rm(path, { force: true });
         continue;
@@ -432,14 +454,5 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

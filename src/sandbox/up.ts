@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { log, registerSecret } from '../util/log.js';
 import { mapLimit } from '../util/pool.js';
 import { encryptSecret } from '../util/secrets.js';
@@ -16,7 +17,7 @@ import {
 } from './boot.js';
 import { createHostCgroups, hostCgroupDir, machineCgroupLayout } from './cgroups.js';
 import { teardown } from './down.js';
-import { createBridge, createHostLinks, isMountPoint, netnsDir, netnsExists, pathExists } from './network.js';
+import { createBridge, createHostLinks, isMountPoint, netnsDir, netnsExists } from './network.js';
 import { checkSandboxEnvironment } from './preflight.js';
 import { parseRate } from './rate.js';
 import { mustRun } from './run.js';
@@ -107,7 +108,7 @@ export async function sandboxUp(opts: SandboxUpOptions): Promise<Sandbox> {
   checkOptions(opts);
   await checkSandboxEnvironment();
   const dir = sandboxDir(opts.name);
-  if (await pathExists(dir)) throw alreadyExists(opts.name);
+  if (await exists(dir)) throw alreadyExists(opts.name);
   const init = await chooseInit(opts.init);
 
   let subnet: Cidr;

@@ -212,6 +212,8 @@ export function assertReadyNodes(kubeconfig: string, ips: string[], server?: str
  *   writes there.
  * - /var/log/wtmp, /var/log/btmp, /var/log/lastlog: login accounting sshd/PAM update on every SSH
  *   login (ours included), not state berth keeps.
+ * - /root/.npm: npm's cache and logs of the machine's own npm runs (berth never runs npm on a host); a log
+ *   npm writes and rotates away while a test runs cannot be told apart from a host's own file.
  * - /run/systemd, /run/user, /var/log/journal: systemd's own bookkeeping of sessions, invocations and
  *   logs, changed by every login; the units and cgroups berth may leave are compared as their own
  *   sections instead.
@@ -229,6 +231,7 @@ const skipped = [
   '/var/log/wtmp',
   '/var/log/btmp',
   '/var/log/lastlog',
+  '/root/.npm',
   '/run/systemd',
   '/run/user',
   '/var/log/journal',

@@ -8,7 +8,7 @@ const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
 test('berth --version prints the package version', () => {
   const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
   assert.equal(r.status, 0);
-  assert.match(r.stdout, /^berth \d+\.\d+\.\d+\n$/);
+  assert.match(r.stdout, /^berth \d+\.\d+\.\d+ \(commit ([0-9a-f]{12}(-dirty)?|unknown)\)\n$/);
 });
 
 test('an unknown command exits with the usage code', () => {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { errorMessage, RegistryError } from '../../util/errors.js';
+import { sha256Digest } from '../../util/files.js';
 import { log } from '../../util/log.js';
 import { registryApiHost } from '../reference.js';
 import { manifestAccept } from '../types.js';
@@ -20,6 +20,8 @@ export interface RegistryOptions extends TransportOptions {
   authfile?: string;
   /** Credentials to use instead of the stored ones (login verifies these). */
   credentials?: Credentials;
+  /** A registries.conf to read instead of the default locations (--registries-conf). */
+  registriesConf?: string;
 }
 
 const retryStatuses = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
@@ -39,10 +41,6 @@ export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
   digest: string;
-}
-
-export function sha256Digest(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {

@@ -2,7 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Cluster, loadClusterfile, splitAddress } from '../clusterfile/index.js';
 import { EnvironmentError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { berthHome } from '../util/paths.js';
 
 // A host belongs to one cluster at a time: another cluster's hooks, registry and reset on the same host

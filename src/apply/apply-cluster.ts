@@ -10,7 +10,7 @@ import { Journal } from './journal.js';
 import type { ApplyOptions, Phase, PhaseReport } from './phase.js';
 import { copyRootfs } from './phases/copy-rootfs.js';
 import { initFirstMaster, joinMasters, joinNodes, syncBalancers } from './phases/distribution.js';
-import { runApplications, runRootfsCommand } from './phases/image-commands.js';
+import { appStepId, runApplications, runRootfsCommand } from './phases/image-commands.js';
 import { hookPhase } from './phases/image-hooks.js';
 import { configureMirrors, startRegistry } from './phases/registry.js';
 import { removeDeparted } from './phases/remove-departed.js';
@@ -52,6 +52,16 @@ export const applyPhases: readonly Phase[] = [
   runRootfsCommand,
   runApplications,
 ];
+
+/** `--force`: the named applications' CMD steps are forgotten, so the engine runs them again. */
+async function forgetForcedApps(c: PlannedCluster, journal: Journal, options: ClusterOptions): Promise<void> {
+  const wanted = options.rerunApps ?? [];
+  const master0 = c.masters[0];
+  if (wanted.length === 0 || !master0) return;
+  for (const app of c.images.apps)
+    if (wanted.includes(app.image.name) || wanted.includes(app.image.ref))
+      await journal.forgetStep(master0.ip, appStepId(app), { inMemory: options.dryRun });
+}
 
 type ClusterPhase = 'ClusterInProcess' | 'ClusterSuccess' | 'ClusterFailed';
 
@@ -128,6 +138,7 @@ export async function applyCluster(
         });
         const { cluster, cleanup } = planned;
         try {
+          await forgetForcedApps(cluster, journal, options);
           const runner = sshRunner(pool, [...cluster.hosts, ...cluster.departed], {
             concurrency,
             signal: options.signal,

@@ -1,6 +1,6 @@
-import { lstat, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { applyConfigPatch, type Cluster, type ConfigDoc, envMap } from '../clusterfile/index.js';
+import { appCommands, applyConfigPatch, type Cluster, type ConfigDoc, envMap } from '../clusterfile/index.js';
 import {
   type Env,
   type ImageType,
@@ -40,16 +40,14 @@ export interface ImagesInput {
   scratch?: string;
 }
 
-/** rootfs/ and apps/ under `dir`; each application image in its own numbered dir. */
-function layout(dir: string, images: PreparedImage[]) {
-  const appsDir = join(dir, 'apps');
-  return {
-    rootfsDir: join(dir, 'rootfs'),
-    appsDir,
-    appDirs: images
-      .filter((i) => i.type === 'application')
-      .map((image, n) => join(appsDir, `${n}-${image.name.replace(/[^A-Za-z0-9_.-]/g, '-')}`)),
-  };
+/** rootfs/ and apps/ under `dir`. */
+function layout(dir: string) {
+  return { rootfsDir: join(dir, 'rootfs'), appsDir: join(dir, 'apps') };
+}
+
+/** An application's directory name: its image name, so that its place in the image list does not matter. */
+export function appDirName(name: string): string {
+  return name.replace(/[^A-Za-z0-9_.-]/g, '-');
 }
 
 export interface PreparedImage {
@@ -64,16 +62,20 @@ export interface PreparedImage {
 
 export interface PreparedApp {
   image: PreparedImage;
+  /** The app's directory name here and on the first master (from its image name). */
+  id: string;
   /** Unpacked files on this machine. */
   dir: string;
-  /** The shell command to run on the first master (CMD, or ENTRYPOINT + CMD). */
+  /** The shell command to run on the first master (CMD, or ENTRYPOINT + CMD, or the Clusterfile's override). */
   command?: string;
   env: Env;
+  /** Digest of everything that shaped `dir`. */
+  key: string;
 }
 
 export interface PreparedImages {
   platform: Platform;
-  /** Digest of every input of the merged tree. */
+  /** Digest of every input of the merged rootfs tree (application images have their own). */
   key: string;
   rootfsDir: string;
   images: PreparedImage[];
@@ -169,46 +171,70 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
         .filter(Boolean)
         .at(-1);
   const key = digestInputs({
-    images: images.map((i) => i.manifestDigest),
+    images: base.map((i) => i.manifestDigest),
     env,
-    configs: input.configs,
+    configs: input.configs.filter((d) => !d.spec.match),
     platform,
   });
-  const kept = layout(input.dir, images);
+  const kept = layout(input.dir);
   const current = await readFile(join(kept.rootfsDir, keyFile), 'utf8').catch(() => '');
-  const { rootfsDir, appsDir, appDirs } =
-    current !== key && input.scratch ? layout(input.scratch, images) : kept;
-  const apps: PreparedApp[] = images
-    .filter((i) => i.type === 'application')
-    .map((image, n) => ({
+  const scratch = input.scratch ? layout(input.scratch) : undefined;
+  const rootfsDir = current !== key && scratch ? scratch.rootfsDir : kept.rootfsDir;
+  const overrides = appCommands(input.cluster);
+  const seen = new Set<string>();
+  const apps: PreparedApp[] = [];
+  for (const image of images.filter((i) => i.type === 'application')) {
+    const id = appDirName(image.name);
+    if (seen.has(id))
+      throw new InputError(
+        `spec.image: ${image.ref}: another image of the list has the name ${image.name}; an application appears once`,
+      );
+    seen.add(id);
+    const appEnv = mergeEnv([env, image.env], clusterEnv);
+    const configs = input.configs.filter((d) => d.spec.match === image.ref || d.spec.match === image.name);
+    const appKey = digestInputs({ image: image.manifestDigest, env: appEnv, configs, platform });
+    const fresh = (await readFile(join(kept.appsDir, `${id}${keyFile}`), 'utf8').catch(() => '')) === appKey;
+    apps.push({
       image,
-      dir: appDirs[n] as string,
-      command: commandOf(image.config),
-      env: mergeEnv([env, image.env], clusterEnv),
-    }));
-  const prepared: PreparedImages = { platform, key, rootfsDir, images, labels, env, command, apps };
-  if (current === key) return prepared;
-
-  log.info(`unpacking ${images.length} image(s) for cluster ${input.cluster.metadata.name}`);
-  const tmp = `${rootfsDir}.tmp`;
-  const tmpApps = `${appsDir}.tmp`;
-  await rm(tmp, { recursive: true, force: true });
-  await rm(tmpApps, { recursive: true, force: true });
-  for (const img of base) await unpackImage(input.store, img.ref, tmp, platform);
-  await renderTemplatesInDir(tmp, env);
-  await applyPatches(tmp, input.configs, undefined);
-  for (const app of apps) {
-    const dir = join(tmpApps, relative(appsDir, app.dir));
-    await unpackImage(input.store, app.image.ref, dir, platform);
-    await renderTemplatesInDir(dir, app.env);
-    await applyPatches(dir, input.configs, app.image);
+      id,
+      dir: join(!fresh && scratch ? scratch.appsDir : kept.appsDir, id),
+      command: overrides[image.name] ?? commandOf(image.config),
+      env: appEnv,
+      key: appKey,
+    });
   }
-  await writeFile(join(tmp, keyFile), key);
-  // Swap in the new trees only when complete, so a crash never leaves a half-unpacked rootfs in use.
-  await rm(rootfsDir, { recursive: true, force: true });
-  await rm(appsDir, { recursive: true, force: true });
-  await mkdir(tmpApps, { recursive: true });
-  await rename(tmpApps, appsDir);
-  await rename(tmp, rootfsDir);
+  const prepared: PreparedImages = { platform, key, rootfsDir, images, labels, env, command, apps };
+
+  if (current !== key) {
+    log.info(`unpacking the rootfs of cluster ${input.cluster.metadata.name}`);
+    const tmp = `${rootfsDir}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    for (const img of base) await unpackImage(input.store, img.ref, tmp, platform);
+    await renderTemplatesInDir(tmp, env);
+    await applyPatches(tmp, input.configs, undefined);
+    await writeFile(join(tmp, keyFile), key);
+    // Swap in the new tree only when complete, so a crash never leaves a half-unpacked rootfs in use.
+    await rm(rootfsDir, { recursive: true, force: true });
+    await rename(tmp, rootfsDir);
+  }
+  for (const app of apps) {
+    const keyPath = join(app.dir, '..', `${app.id}${keyFile}`);
+    if ((await readFile(keyPath, 'utf8').catch(() => '')) === app.key) continue;
+    log.info(`unpacking application ${app.image.ref}`);
+    const tmp = `${app.dir}.tmp`;
+    await rm(tmp, { recursive: true, force: true });
+    await unpackImage(input.store, app.image.ref, tmp, platform);
+    await renderTemplatesInDir(tmp, app.env);
+    await applyPatches(tmp, input.configs, app.image);
+    await rm(app.dir, { recursive: true, force: true });
+    await rename(tmp, app.dir);
+    await writeFile(keyPath, app.key);
+  }
+  // applications no longer in the list leave nothing here (a dry run looks only)
+  if (!input.scratch) {
+    const wanted = new Set(apps.flatMap((a) => [a.id, `${a.id}${keyFile}`]));
+    for (const entry of await readdir(kept.appsDir).catch(() => [] as string[]))
+      if (!wanted.has(entry)) await rm(join(kept.appsDir, entry), { recursive: true, force: true });
+  }
   return prepared;
 }

@@ -1,6 +1,6 @@
 import { actionScript, type HostAction } from '../host/action.js';
 import { fillOutputs, outputRefs } from '../runtime/step-output.js';
-import { InputError, manyHostsFailed } from '../util/errors.js';
+import { InputError, manyHostsFailed, RemoteCommandError } from '../util/errors.js';
 import { log, registerSecret } from '../util/log.js';
 import { settleLimit } from '../util/pool.js';
 import { digestInputs } from './journal.js';
@@ -78,6 +78,7 @@ function filled(engine: Engine, s: PlannedStep): HostAction {
 async function runOne(engine: Engine, s: PlannedStep): Promise<void> {
   for (const v of s.secrets ?? []) registerSecret(v);
   log.info(`  ${stepLine(s)}`);
+  let lastLine = '';
   try {
     const action = filled(engine, s);
     for (const v of action.secrets ?? []) registerSecret(v);
@@ -87,7 +88,10 @@ async function runOne(engine: Engine, s: PlannedStep): Promise<void> {
       // outputs are taken from the stream: collected output is capped, a chatty step could push them out
       await engine.runner.run(s.host, scriptWithOutputs(action, s.outputs), (line) => {
         const m = outputLine.exec(line);
-        if (!m) return log.debug(`${s.host}: ${line}`);
+        if (!m) {
+          if (line.trim()) lastLine = line.trim();
+          return log.debug(`${s.host}: ${line}`);
+        }
         const value = Buffer.from(m[2] as string, 'base64').toString('utf8');
         registerSecret(value);
         captured[m[1] as string] = value;
@@ -97,6 +101,13 @@ async function runOne(engine: Engine, s: PlannedStep): Promise<void> {
     else if (!s.always) await engine.journal.record(s.host, s.id, identity(s), captured);
     else if (s.outputs) engine.journal.remember(s.host, s.id, captured);
   } catch (err) {
+    if (s.failure && err instanceof RemoteCommandError)
+      throw new RemoteCommandError(
+        s.host,
+        err.command,
+        err.exitStatus,
+        `${s.failure} failed (exit ${err.exitStatus}): ${lastLine || 'no output'}`,
+      );
     if (!s.mayFail) throw err;
     log.warn(`${s.host} ${s.id}: ${(err as Error).message}`);
   }

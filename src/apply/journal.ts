@@ -97,6 +97,20 @@ export class Journal {
     return values;
   }
 
+  /**
+   * Forgets one step of `host`, so that it runs again (`berth run APP --force`); with `inMemory` only for
+   * this apply (a dry run writes nothing).
+   */
+  async forgetStep(host: string, step: string, opts: { inMemory?: boolean } = {}): Promise<void> {
+    const key = Journal.key(host, step);
+    if (!this.done.has(key)) return;
+    if (!opts.inMemory)
+      await this.append([
+        JSON.stringify({ host, step, inputs: '', at: new Date().toISOString(), undo: true }),
+      ]);
+    this.done.delete(key);
+  }
+
   /** Forgets every step of `host` (after a reset or delete of that host). */
   async forgetHost(host: string): Promise<void> {
     const steps = [...this.done.values()].filter((e) => e.host === host);

@@ -28,6 +28,11 @@ export interface PlannedStep extends HostStep {
   mayFail?: boolean;
   /** On success the journal forgets every step of the host (it has been reset). */
   forgetsHost?: boolean;
+  /**
+   * What a failed command is said to be (`application example/hello:1.0`): the failure then names it,
+   * the host and the last line the step printed, instead of the shell's own message.
+   */
+  failure?: string;
 }
 
 export interface Plan {
@@ -46,6 +51,10 @@ export interface ApplyOptions {
   concurrency?: number;
   /** Seconds to wait for every node to be Ready. */
   readyTimeout?: number;
+  /** Application images (name or reference) whose CMD runs again even when the journal shows it done. */
+  rerunApps?: readonly string[];
+  /** Seconds to wait for the workloads of the applications to be rolled out. */
+  appTimeout?: number;
 }
 
 /** How the engine (engine.ts) reaches hosts: over SSH in berth (host-run.ts), locally in unit tests. */

@@ -20,7 +20,7 @@ export function addApplyFlags(cmd: Command): Command {
     .option('--ready-timeout <sec>', 'seconds to wait for every node to be Ready', '300');
 }
 
-function whole(flag: string, v: string | undefined, fallback: number): number {
+export function whole(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} ${v}: give a whole number above 0`);
   return Number(v);

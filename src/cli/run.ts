@@ -1,14 +1,38 @@
 import type { Command } from 'commander';
-import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal } from './cluster-flags.js';
+import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal, whole } from './cluster-flags.js';
 import { addRunFlags, type RunFlagValues } from './run-flags.js';
 
 export function registerRun(program: Command): void {
   const run = program
     .command('run')
-    .description('install a cluster from images onto hosts (apply of the Clusterfile the flags describe)')
-    .option('--sandbox <name>', 'use the hosts of a sandbox; --masters/--nodes may then be counts');
+    .description(
+      'install a cluster from images onto hosts (apply of the Clusterfile the flags describe); without hosts, add application images to the applied cluster',
+    )
+    .option('--sandbox <name>', 'use the hosts of a sandbox; --masters/--nodes may then be counts')
+    .option(
+      '--force',
+      'run the CMD of the named application images again, even when it ran with this content',
+    )
+    .option('--app-timeout <sec>', "seconds to wait for the workloads an application's CMD made", '300');
   addApplyFlags(addRunFlags(run)).action(
-    async (images: string[], flags: RunFlagValues & ApplyFlags & { sandbox?: string }) => {
+    async (
+      images: string[],
+      flags: RunFlagValues & ApplyFlags & { sandbox?: string; force?: boolean; appTimeout?: string },
+    ) => {
+      const options = {
+        ...applyOptions(flags, interruptSignal()),
+        appTimeout: whole('--app-timeout', flags.appTimeout, 300),
+        ...(flags.force ? { rerunApps: images } : {}),
+      };
+      if (flags.masters === undefined && flags.nodes === undefined && flags.sandbox === undefined) {
+        const { addApps } = await import('../apply/add-apps.js');
+        await addApps(
+          flags.cluster,
+          { images, env: flags.env, command: flags.cmd.length > 0 ? flags.cmd.join(' ') : undefined },
+          options,
+        );
+        return;
+      }
       const { clusterFromRunArgs } = await import('../clusterfile/index.js');
       const { runArgsFromFlags } = await import('./run-flags.js');
       const { registerSecret } = await import('../util/log.js');
@@ -23,7 +47,7 @@ export function registerRun(program: Command): void {
         const { sandboxRunArgs } = await import('../apply/sandbox-hosts.js');
         args = await sandboxRunArgs(flags.sandbox, args);
       }
-      await runApply(clusterFromRunArgs(args), applyOptions(flags, interruptSignal()));
+      await runApply(clusterFromRunArgs(args), options);
     },
   );
 }

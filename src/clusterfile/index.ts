@@ -1,3 +1,4 @@
+export * from './app-commands.js';
 export * from './documents.js';
 export * from './env-refs.js';
 export * from './from-run-args.js';

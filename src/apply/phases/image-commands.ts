@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { expandVars, shellEnvPrefix } from '../../image/contract.js';
 import { shellQuote } from '../../util/shell.js';
+import type { PreparedApp } from '../cluster-images.js';
 import type { ChangePhase } from '../phase.js';
 
 // Commands the images carry: the rootfs/patch CMD (or spec.command) on every host inside the rootfs, then
-// each application image's CMD on the first master inside its own directory. Each runs once per image
-// content and env; re-applying an unchanged cluster runs nothing.
+// each application image's CMD on the first master inside its own directory (apps/<image name>). Each
+// runs once per image content, env and command; re-applying an unchanged cluster runs nothing.
 
 export const runRootfsCommand: ChangePhase = {
   title: 'run image commands',
@@ -28,6 +29,9 @@ export const runRootfsCommand: ChangePhase = {
   },
 };
 
+/** The journal id of an application's CMD on the first master. */
+export const appStepId = (app: Pick<PreparedApp, 'id'>) => `app-${app.id}`;
+
 export const runApplications: ChangePhase = {
   title: 'run application images',
   plan(c) {
@@ -35,19 +39,26 @@ export const runApplications: ChangePhase = {
     if (!master0) return { order: 'sequential', steps: [] };
     return {
       order: 'sequential',
-      steps: c.images.apps.flatMap((app, i) => {
+      steps: c.images.apps.flatMap((app) => {
         if (!app.command) return [];
-        const dir = join(c.remoteDir, 'apps', `app-${i}`);
+        const dir = join(c.remoteDir, 'apps', app.id);
         return [
           {
             host: master0.ip,
-            id: `app-${i}`,
+            id: appStepId(app),
             description: `${app.image.ref}: ${app.command}`,
             copies: [{ from: app.dir, to: dir, what: `application ${app.image.ref}` }],
             commands: [
               `cd ${shellQuote(dir)} && ${shellEnvPrefix(app.env)}${expandVars(app.command, app.env)}`,
             ],
-            inputs: [app.image.manifestDigest, app.env, app.command],
+            // by name and content, not by place in the image list: reordering images runs nothing again
+            inputs: {
+              image: app.image.name,
+              digest: app.image.manifestDigest,
+              env: app.env,
+              command: app.command,
+            },
+            failure: `application ${app.image.ref} (${app.command})`,
           },
         ];
       }),

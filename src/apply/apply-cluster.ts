@@ -14,6 +14,7 @@ import { appStepId, runApplications, runRootfsCommand } from './phases/image-com
 import { hookPhase } from './phases/image-hooks.js';
 import { configureMirrors, startRegistry } from './phases/registry.js';
 import { removeDeparted } from './phases/remove-departed.js';
+import { waitApplications } from './phases/wait-apps.js';
 import { waitReady } from './phases/wait-ready.js';
 import { type PlannedCluster, planCluster } from './planned-cluster.js';
 import {
@@ -51,6 +52,7 @@ export const applyPhases: readonly Phase[] = [
   waitReady,
   runRootfsCommand,
   runApplications,
+  waitApplications,
 ];
 
 /** `--force`: the named applications' CMD steps are forgotten, so the engine runs them again. */

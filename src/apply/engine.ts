@@ -191,6 +191,10 @@ export async function runPhases(
     signal?.throwIfAborted();
     const start = Date.now();
     if ('check' in phase) {
+      if (phase.needed && !phase.needed(cluster)) {
+        reports.push({ title: phase.title, outcome: 'skipped', ms: 0, steps: [] });
+        continue;
+      }
       if (dryRun) {
         log.out(`[${phase.title}]`);
         log.out(`  (check) ${phase.summary(cluster)}`);

@@ -83,6 +83,8 @@ export interface CheckPhase {
   /** What the check does, for --dry-run. */
   readonly summary: (cluster: PlannedCluster) => string;
   check(cluster: PlannedCluster, engine: Engine): Promise<void>;
+  /** False when the cluster gives the check nothing to look at (no application images): it is skipped. */
+  needed?: (cluster: PlannedCluster) => boolean;
 }
 
 export type Phase = ChangePhase | CheckPhase;

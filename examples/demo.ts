@@ -1,5 +1,7 @@
-// berth's main job on one machine: three sandbox hosts, the example k3s cluster image built offline,
-// `berth run` of it onto 1 master + 2 nodes, then `kubectl get nodes`. Run as root: `npm run demo`.
+// berth's main job on one machine: three sandbox hosts, the example k3s cluster image and the example
+// application image built offline, `berth run` of the cluster onto 1 master + 2 nodes, `kubectl get
+// nodes`, then `berth run` of the application on the running cluster: its pod ends Running on a node,
+// its image pulled from the cluster registry. Run as root: `npm run demo`.
 // Re-running it first removes the previous demo cluster and sandbox. BERTH_BIN=./berth-linux-amd64 runs
 // every berth command through the single file that `npm run package` makes instead of ./bin/berth.
 
@@ -8,13 +10,14 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildExampleImage } from './example-image.js';
+import { buildExampleApp, buildExampleImage } from './example-image.js';
 
 const berth = process.env.BERTH_BIN
   ? resolve(process.env.BERTH_BIN)
   : fileURLToPath(new URL('../../bin/berth', import.meta.url));
 const name = 'demo';
 const image = 'example/k3s:v1.28.14';
+const app = 'example/hello:1.0';
 
 function step(title: string): void {
   process.stdout.write(`\n### ${title}\n`);
@@ -62,6 +65,8 @@ try {
         '      Set BERTH_K3S_BINARY=/path/to/k3s to build the image with a real k3s instead.\n',
     );
   }
+  step(`build the example application image ${app} from examples/hello (offline)`);
+  await buildExampleApp({ tag: app, workDir: work });
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
@@ -77,7 +82,21 @@ step('the cluster, through the Kubernetes API');
 const kubeconfig = spawnSync(berth, ['kubeconfig', '--cluster', name, '--path'], {
   encoding: 'utf8',
 }).stdout.trim();
-run('kubectl', ['--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'wide']);
+const kubectl = (...args: string[]) => run('kubectl', ['--kubeconfig', kubeconfig, ...args]);
+kubectl('get', 'nodes', '-o', 'wide');
+
+step(`add the application ${app} to the running cluster`);
+run(berth, ['run', app, '--cluster', name]);
+kubectl('rollout', 'status', 'deployment/hello', '--timeout=120s');
+kubectl('get', 'pods', '-l', 'app=hello', '-o', 'wide');
+kubectl(
+  'get',
+  'pods',
+  '-l',
+  'app=hello',
+  '-o',
+  'jsonpath={range .items[*]}{.metadata.name} on {.spec.nodeName}: {.status.phase}, image {.status.containerStatuses[0].imageID}{"\\n"}{end}',
+);
 run(berth, ['status', '--cluster', name]);
 
 process.stdout.write(

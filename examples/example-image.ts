@@ -3,7 +3,8 @@
 // images/shim, and `berth build` saves it into registry/ as pause:3.9, so that a pull of
 // registry.k8s.io/pause:3.9 on the cluster's hosts is served from the cluster registry.
 // bin/k3s is a real k3s when BERTH_K3S_BINARY names one (or `k3s` is on PATH); otherwise the k3s
-// test stand-in, which the caller is told about.
+// test stand-in, which the caller is told about. The example application image (examples/hello) is built
+// the same way, its container image made from busybox.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,20 @@ import { startRegistry } from '../test/helpers/test-registry.js';
 import { writeK3sStandIn } from '../test/stand-ins/k3s/install.js';
 
 const contextSource = fileURLToPath(new URL('../../examples/k3s', import.meta.url));
+const appSource = fileURLToPath(new URL('../../examples/hello', import.meta.url));
+
+/** Builds a one-file image of /bin/busybox running `cmd` as `ref` and pushes it to its (loopback) registry. */
+async function pushBusyboxImage(workDir: string, ref: string, cmd: string[], store?: ImageStore) {
+  const dir = join(workDir, ref.replace(/[^A-Za-z0-9]+/g, '-'));
+  mkdirSync(dir, { recursive: true });
+  cpSync('/bin/busybox', join(dir, 'busybox'));
+  writeFileSync(
+    join(dir, 'Kubefile'),
+    `FROM scratch\nCOPY busybox /bin/busybox\nCMD ${JSON.stringify(cmd)}\n`,
+  );
+  await buildImage({ contextDir: dir, tags: [ref], store });
+  await pushImage(ref, ref, { store });
+}
 
 function realK3s(): string | undefined {
   const named = process.env.BERTH_K3S_BINARY;
@@ -57,16 +72,8 @@ export async function buildExampleImage(opts: {
 }): Promise<ExampleImage> {
   const source = await startRegistry();
   try {
-    const pauseDir = join(opts.workDir, 'pause');
-    mkdirSync(pauseDir, { recursive: true });
-    cpSync('/bin/busybox', join(pauseDir, 'busybox'));
-    writeFileSync(
-      join(pauseDir, 'Kubefile'),
-      'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "2147483647"]\n',
-    );
     const pauseRef = `${source.host}/pause:3.9`;
-    await buildImage({ contextDir: pauseDir, tags: [pauseRef], store: opts.store });
-    await pushImage(pauseRef, pauseRef, { store: opts.store });
+    await pushBusyboxImage(opts.workDir, pauseRef, ['/bin/busybox', 'sleep', '2147483647'], opts.store);
 
     const context = join(opts.workDir, 'k3s');
     rmSync(context, { recursive: true, force: true });
@@ -88,6 +95,50 @@ export async function buildExampleImage(opts: {
       },
     });
     return { ref: opts.tag, standIn: !k3s };
+  } finally {
+    await closeDispatchers();
+    await source.stop();
+  }
+}
+
+/**
+ * Builds the example application image (examples/hello) offline: berth-example/hello:1.0, made from
+ * busybox and served by a loopback registry, is listed in images/shim and saved into registry/.
+ * `labels` make another digest of the same app; `withoutImages` leaves registry/ empty and `env` points the
+ * Deployment elsewhere, for an app whose image the cluster registry lacks.
+ */
+export async function buildExampleApp(opts: {
+  tag: string;
+  workDir: string;
+  store?: ImageStore;
+  labels?: string[];
+  env?: string[];
+  withoutImages?: boolean;
+}): Promise<string> {
+  const source = await startRegistry();
+  try {
+    const helloRef = `${source.host}/berth-example/hello:1.0`;
+    await pushBusyboxImage(opts.workDir, helloRef, ['/bin/busybox', 'httpd', '-f', '-p', '8080'], opts.store);
+    const context = join(opts.workDir, 'hello');
+    rmSync(context, { recursive: true, force: true });
+    cpSync(appSource, context, { recursive: true });
+    writeFileSync(join(context, 'images', 'shim', 'images.txt'), `${helloRef}\n`, { flag: 'a' });
+    mkdirSync(join(context, 'registry'), { recursive: true });
+    await buildImage({
+      contextDir: context,
+      tags: [opts.tag],
+      store: opts.store,
+      labels: opts.labels,
+      env: opts.env,
+      ...(opts.withoutImages
+        ? {}
+        : {
+            beforeLayers: async (dir: string) => {
+              await saveContextImages(dir, { platforms: [hostPlatform()] });
+            },
+          }),
+    });
+    return opts.tag;
   } finally {
     await closeDispatchers();
     await source.stop();

@@ -8,6 +8,7 @@ import { checkHostsUnclaimed } from './host-claims.js';
 import { sshRunner } from './host-run.js';
 import { Journal } from './journal.js';
 import type { ApplyOptions, Phase, PhaseReport } from './phase.js';
+import { loadAppImages } from './phases/app-registry.js';
 import { copyRootfs } from './phases/copy-rootfs.js';
 import { initFirstMaster, joinMasters, joinNodes, syncBalancers } from './phases/distribution.js';
 import { appStepId, runApplications, runRootfsCommand } from './phases/image-commands.js';
@@ -51,6 +52,7 @@ export const applyPhases: readonly Phase[] = [
   syncBalancers,
   waitReady,
   runRootfsCommand,
+  loadAppImages,
   runApplications,
   waitApplications,
 ];
@@ -73,6 +75,7 @@ function withStatus(c: PlannedCluster, phase: ClusterPhase): Cluster {
     name: i.name,
     type: i.type,
     imageName: i.ref,
+    digest: i.manifestDigest,
     env: i.env,
     labels: i.labels,
     cmd: i.config.config?.Cmd,

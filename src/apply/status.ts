@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { splitAddress } from '../clusterfile/index.js';
+import { masters, splitAddress } from '../clusterfile/index.js';
 import { errorMessage, NotFoundError } from '../util/errors.js';
+import { appDirName } from './cluster-images.js';
+import { Journal } from './journal.js';
 import { listNodes, type NodeState } from './kube.js';
 import { clusterPaths, loadApplied } from './state.js';
 
@@ -12,7 +14,27 @@ export interface ClusterStatusReport {
   images: string[];
   kubeconfig: string;
   hosts: Array<{ ip: string; roles: string[]; node?: string; ready?: boolean; version?: string }>;
+  /** Application images: digest, and when their CMD last completed on the first master (none yet: absent). */
+  apps: Array<{ image: string; digest?: string; applied?: string }>;
   apiError?: string;
+}
+
+/** The cluster's application images from its saved status, with when the journal saw each one's CMD done. */
+async function appsOf(
+  loaded: NonNullable<Awaited<ReturnType<typeof loadApplied>>>,
+  journalPath: string,
+): Promise<ClusterStatusReport['apps']> {
+  const journal = await Journal.open(journalPath);
+  const master0 = masters(loaded.cluster)[0]?.ip;
+  return (loaded.cluster.status?.mounts ?? [])
+    .filter((m) => m.type === 'application' && m.imageName)
+    .map((m) => {
+      const image = m.imageName as string;
+      const digest = typeof m.digest === 'string' ? m.digest : undefined;
+      const step = `app-${appDirName(m.name ?? image)}`;
+      const entry = journal.entries().find((e) => e.host === master0 && e.step === step);
+      return { image, ...(digest ? { digest } : {}), ...(entry ? { applied: entry.at } : {}) };
+    });
 }
 
 export async function clusterStatus(name: string): Promise<ClusterStatusReport> {
@@ -45,6 +67,7 @@ export async function clusterStatus(name: string): Promise<ClusterStatusReport> 
     images: loaded.cluster.spec.image,
     kubeconfig: paths.kubeconfig,
     hosts,
+    apps: await appsOf(loaded, paths.journal),
     apiError,
   };
 }

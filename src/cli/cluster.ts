@@ -47,7 +47,7 @@ export function registerReset(program: Command): void {
 export function registerStatus(program: Command): void {
   program
     .command('status')
-    .description("show a cluster's hosts, roles, phase and node readiness")
+    .description("show a cluster's hosts, roles, phase, node readiness and application images")
     .option(...clusterOption)
     .option('--json', 'print JSON')
     .action(async (flags: { cluster: string; json?: boolean }) => {
@@ -81,6 +81,13 @@ export function registerStatus(program: Command): void {
             .join('  ')
             .trimEnd(),
         );
+      if (s.apps.length > 0) {
+        log.out('applications:');
+        for (const a of s.apps)
+          log.out(
+            `  ${a.image}  ${a.digest ?? '-'}  ${a.applied ? `applied ${a.applied}` : 'not applied yet'}`,
+          );
+      }
       if (s.apiError) log.warn(`the API did not answer: ${s.apiError}`);
     });
 }

@@ -37,20 +37,26 @@ export const runApplications: ChangePhase = {
   plan(c) {
     const master0 = c.masters[0];
     if (!master0) return { order: 'sequential', steps: [] };
+    const kubeconfig = c.runtime.kubeconfig(c.runtimeCtx).remotePath;
     return {
       order: 'sequential',
       steps: c.images.apps.flatMap((app) => {
         if (!app.command) return [];
         const dir = join(c.remoteDir, 'apps', app.id);
+        // the CMD's kubectl reaches the cluster as admin, its cache kept in the cluster's directory
+        const env = {
+          KUBECONFIG: kubeconfig,
+          KUBECACHEDIR: join(c.remoteDir, 'kube-cache'),
+          ...app.env,
+        };
         return [
           {
             host: master0.ip,
             id: appStepId(app),
             description: `${app.image.ref}: ${app.command}`,
-            copies: [{ from: app.dir, to: dir, what: `application ${app.image.ref}` }],
-            commands: [
-              `cd ${shellQuote(dir)} && ${shellEnvPrefix(app.env)}${expandVars(app.command, app.env)}`,
-            ],
+            // its registry/ went to the cluster registry (app-registry.ts)
+            copies: [{ from: app.dir, to: dir, without: ['registry'], what: `application ${app.image.ref}` }],
+            commands: [`cd ${shellQuote(dir)} && ${shellEnvPrefix(env)}${expandVars(app.command, app.env)}`],
             // by name and content, not by place in the image list: reordering images runs nothing again
             inputs: {
               image: app.image.name,

@@ -1,0 +1,167 @@
+// Application images on a running cluster, through the real CLI on two sandbox hosts: the example app
+// (examples/hello) rolls out with its image pulled from the cluster registry, runs again only when its
+// digest changes or --force says so, names the app, host and last line when its CMD fails, names the pod
+// and its reason when its image is missing, and leaves nothing on the first master after reset.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { buildExampleApp } from '../../examples/example-image.js';
+import { berth, berthOk, imageRef, mustSsh, setupCluster } from '../helpers/cluster-e2e.js';
+
+const app = 'example/hello:1.0';
+const missing = 'example/hello-missing:1.0';
+
+const phases = (stderr: string) => [...stderr.matchAll(/^==> (.*)$/gm)].map((m) => m[1]);
+
+test('application images: run, skip, new digest, --force, a failing CMD, a missing image, reset', async (t) => {
+  const cluster = 't-cl-apps';
+  const setup = await setupCluster(t, { sandbox: cluster, hosts: 2 });
+  const { sb, home } = setup;
+  const [h0] = sb.hosts as [(typeof sb.hosts)[0]];
+  setup.resetOnCleanup(cluster);
+  const work = join(home, 'build-apps');
+  await buildExampleApp({ tag: app, workDir: work });
+  await buildExampleApp({
+    tag: missing,
+    workDir: work,
+    env: ['helloName=hello-missing', 'helloImage=docker.io/berth-example/missing:1.0'],
+    withoutImages: true,
+  });
+  const kubeconfig = join(home, cluster, 'kubeconfig');
+  const journal = join(home, cluster, 'journal.jsonl');
+  const kubectl = (...args: string[]) => {
+    const r = spawnSync(
+      'kubectl',
+      ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'kube-cache'), '--request-timeout=10s', ...args],
+      { encoding: 'utf8', timeout: 90_000 },
+    );
+    assert.equal(r.status, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const runArgs = [
+    'run',
+    imageRef,
+    app,
+    '--sandbox',
+    sb.name,
+    '--cluster',
+    cluster,
+    '--masters',
+    '1',
+    '--nodes',
+    '1',
+  ];
+
+  await t.test('run RUNTIME+APP: the rollout succeeds with the image of the app registry/', async () => {
+    await berthOk(runArgs);
+    kubectl('rollout', 'status', 'deployment/hello', '--timeout=60s');
+    const pods = JSON.parse(kubectl('get', 'pods', '-l', 'app=hello', '-o', 'json')) as {
+      items: Array<{
+        spec: { nodeName?: string };
+        status: { phase: string; containerStatuses: Array<{ imageID: string }> };
+      }>;
+    };
+    const stored = readFileSync(
+      join(
+        home,
+        cluster,
+        'apps/example-hello/registry/docker/registry/v2/repositories/berth-example/hello/_manifests/tags/1.0/current/link',
+      ),
+      'utf8',
+    ).trim();
+    assert.match(stored, /^sha256:[0-9a-f]{64}$/);
+    assert.equal(pods.items.length, 1);
+    const pod = pods.items[0] as (typeof pods.items)[0];
+    assert.equal(pod.status.phase, 'Running');
+    assert.ok(pod.spec.nodeName, 'the pod is on a node');
+    assert.ok(
+      pod.status.containerStatuses[0]?.imageID.endsWith(`@${stored}`),
+      pod.status.containerStatuses[0]?.imageID,
+    );
+    const status = JSON.parse((await berthOk(['status', '--cluster', cluster, '--json'])).stdout) as {
+      apps: Array<{ image: string; digest?: string; applied?: string }>;
+    };
+    assert.equal(status.apps.length, 1);
+    assert.equal(status.apps[0]?.image, app);
+    assert.match(status.apps[0]?.digest ?? '', /^sha256:/);
+    assert.ok(status.apps[0]?.applied, 'applied time');
+  });
+
+  await t.test('the same run again runs nothing', async () => {
+    const before = readFileSync(journal);
+    const again = await berthOk(runArgs);
+    assert.deepEqual(phases(again.stderr), [
+      'gather host facts',
+      'mount and merge images',
+      'wait for every node to be Ready',
+      'wait for the applications to roll out',
+    ]);
+    assert.deepEqual(readFileSync(journal), before);
+  });
+
+  await t.test('--force runs the CMD again, and only it', async () => {
+    const r = await berthOk(['run', app, '--cluster', cluster, '--force']);
+    assert.ok(phases(r.stderr).includes('run application images'), r.stderr);
+    assert.ok(!phases(r.stderr).includes('distribute the rootfs'), r.stderr);
+    assert.match(r.stderr, new RegExp(`${h0.ip} app-example-hello: ${app}`));
+  });
+
+  await t.test('a new digest of the app runs its CMD again; the rootfs is untouched', async () => {
+    await buildExampleApp({ tag: app, workDir: work, labels: ['revision=2'] });
+    const r = await berthOk(['run', app, '--cluster', cluster]);
+    const ran = phases(r.stderr);
+    assert.ok(ran.includes('run application images'), r.stderr);
+    assert.ok(!ran.includes('distribute the rootfs') && !ran.includes('run image commands'), r.stderr);
+    const again = await berthOk(['run', app, '--cluster', cluster]);
+    assert.ok(!phases(again.stderr).includes('run application images'), again.stderr);
+  });
+
+  await t.test('a failing CMD names image, host and last line; the next run retries it', async () => {
+    const r = await berth([
+      'run',
+      app,
+      '--cluster',
+      cluster,
+      '--cmd',
+      'echo first; echo it broke >&2; exit 3',
+    ]);
+    assert.equal(r.code, 7, r.stderr);
+    assert.match(r.stderr, new RegExp(`${h0.ip}: application ${app} .*failed \\(exit 3\\): it broke`));
+    const fixed = await berthOk([
+      'run',
+      app,
+      '--cluster',
+      cluster,
+      '--cmd',
+      'kubectl apply -f manifests/hello.yaml',
+    ]);
+    assert.match(fixed.stderr, /app-example-hello/);
+    kubectl('rollout', 'status', 'deployment/hello', '--timeout=60s');
+  });
+
+  await t.test('an app whose image is missing leaves ErrImagePull, and the wait names the pod', async () => {
+    const r = await berth(['run', missing, '--cluster', cluster, '--app-timeout', '15']);
+    assert.equal(r.code, 10, r.stderr);
+    assert.match(
+      r.stderr,
+      /application example\/hello-missing:1\.0: deployment default\/hello-missing not rolled out after 15 s: pod hello-missing-\S+ on \S+: ErrImagePull/,
+    );
+    assert.ok(!phases(r.stderr).includes('distribute the rootfs'), r.stderr);
+    const applied = readFileSync(join(home, cluster, 'Clusterfile'), 'utf8');
+    assert.match(applied, /example\/hello-missing:1\.0/);
+  });
+
+  await t.test("reset removes the apps' files from the first master", async () => {
+    assert.equal(
+      mustSsh(setup, h0, `ls /var/lib/berth/${cluster}/apps`).trim().split('\n').sort().join(' '),
+      'example-hello example-hello-missing',
+    );
+    await berthOk(['reset', '--cluster', cluster]);
+    assert.equal(
+      mustSsh(setup, h0, `test -e /var/lib/berth/${cluster} && echo left || echo gone`).trim(),
+      'gone',
+    );
+  });
+});

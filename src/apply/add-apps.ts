@@ -1,5 +1,5 @@
 import { type Cluster, withAppCommands } from '../clusterfile/index.js';
-import { familiarName, parseReference } from '../image/reference.js';
+import { parseReference, repositoryName } from '../image/reference.js';
 import { NotFoundError } from '../util/errors.js';
 import { applyLoaded, type ClusterOptions } from './apply-cluster.js';
 import { loadApplied } from './state.js';
@@ -19,7 +19,7 @@ export interface AddAppsInput {
 /** `list` with each of `refs` in it: the same reference is kept, the same image name is replaced in place. */
 export function withImages(list: readonly string[], refs: readonly string[]): string[] {
   const out = [...list];
-  const nameOf = (ref: string) => familiarName(parseReference(ref));
+  const nameOf = (ref: string) => repositoryName(parseReference(ref));
   for (const ref of refs) {
     if (out.includes(ref)) continue;
     const same = out.findIndex((r) => nameOf(r) === nameOf(ref));
@@ -47,7 +47,7 @@ export function clusterWithApps(cluster: Cluster, input: AddAppsInput): Cluster 
     },
   };
   if (input.command === undefined) return next;
-  const names = input.images.map((r) => familiarName(parseReference(r)));
+  const names = input.images.map((r) => repositoryName(parseReference(r)));
   return withAppCommands(next, names, input.command);
 }
 

@@ -63,7 +63,7 @@ async function forgetForcedApps(c: PlannedCluster, journal: Journal, options: Cl
   const master0 = c.masters[0];
   if (wanted.length === 0 || !master0) return;
   for (const app of c.images.apps)
-    if (wanted.includes(app.image.name) || wanted.includes(app.image.ref))
+    if ([app.name, app.image.name, app.image.ref].some((n) => wanted.includes(n)))
       await journal.forgetStep(master0.ip, appStepId(app), { inMemory: options.dryRun });
 }
 

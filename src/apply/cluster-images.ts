@@ -11,7 +11,7 @@ import {
   registerEnvSecrets,
 } from '../image/contract.js';
 import { unpackImage } from '../image/mount.js';
-import { familiarName, parseReference } from '../image/reference.js';
+import { familiarName, parseReference, repositoryName } from '../image/reference.js';
 import { pullImage } from '../image/registry/pull.js';
 import type { ImageStore } from '../image/store.js';
 import { renderTemplatesInDir } from '../image/template/index.js';
@@ -62,7 +62,9 @@ export interface PreparedImage {
 
 export interface PreparedApp {
   image: PreparedImage;
-  /** The app's directory name here and on the first master (from its image name). */
+  /** The image's name without tag or digest (`example/hello`): the app across its versions. */
+  name: string;
+  /** The app's directory name here and on the first master, from `name`. */
   id: string;
   /** Unpacked files on this machine. */
   dir: string;
@@ -184,10 +186,11 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
   const seen = new Set<string>();
   const apps: PreparedApp[] = [];
   for (const image of images.filter((i) => i.type === 'application')) {
-    const id = appDirName(image.name);
+    const name = repositoryName(parseReference(image.ref));
+    const id = appDirName(name);
     if (seen.has(id))
       throw new InputError(
-        `spec.image: ${image.ref}: another image of the list has the name ${image.name}; an application appears once`,
+        `spec.image: ${image.ref}: another image of the list is ${name} too; an application appears once`,
       );
     seen.add(id);
     const appEnv = mergeEnv([env, image.env], clusterEnv);
@@ -196,9 +199,10 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
     const fresh = (await readFile(join(kept.appsDir, `${id}${keyFile}`), 'utf8').catch(() => '')) === appKey;
     apps.push({
       image,
+      name,
       id,
       dir: join(!fresh && scratch ? scratch.appsDir : kept.appsDir, id),
-      command: overrides[image.name] ?? commandOf(image.config),
+      command: overrides[name] ?? commandOf(image.config),
       env: appEnv,
       key: appKey,
     });

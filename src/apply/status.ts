@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { masters, splitAddress } from '../clusterfile/index.js';
+import { parseReference, repositoryName } from '../image/reference.js';
 import { errorMessage, NotFoundError } from '../util/errors.js';
 import { appDirName } from './cluster-images.js';
 import { Journal } from './journal.js';
@@ -31,7 +32,7 @@ async function appsOf(
     .map((m) => {
       const image = m.imageName as string;
       const digest = typeof m.digest === 'string' ? m.digest : undefined;
-      const step = `app-${appDirName(m.name ?? image)}`;
+      const step = `app-${appDirName(repositoryName(parseReference(image)))}`;
       const entry = journal.entries().find((e) => e.host === master0 && e.step === step);
       return { image, ...(digest ? { digest } : {}), ...(entry ? { applied: entry.at } : {}) };
     });

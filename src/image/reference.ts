@@ -82,6 +82,11 @@ export function familiarName(ref: ImageReference): string {
   return s;
 }
 
+/** The familiar name without tag or digest (`example/hello`): what stays the same across an image's versions. */
+export function repositoryName(ref: ImageReference): string {
+  return familiarName({ ...ref, tag: undefined, digest: undefined });
+}
+
 /** The host an API request goes to for this reference's registry. */
 export function registryApiHost(registry: string): string {
   return registry === dockerHubRegistry ? dockerHubApiHost : registry;

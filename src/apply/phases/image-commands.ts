@@ -59,7 +59,7 @@ export const runApplications: ChangePhase = {
             commands: [`cd ${shellQuote(dir)} && ${shellEnvPrefix(env)}${expandVars(app.command, app.env)}`],
             // by name and content, not by place in the image list: reordering images runs nothing again
             inputs: {
-              image: app.image.name,
+              image: app.name,
               digest: app.image.manifestDigest,
               env: app.env,
               command: app.command,

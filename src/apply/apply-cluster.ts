@@ -4,6 +4,7 @@ import { SshPool } from '../ssh/index.js';
 import { InputError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { runPhases } from './engine.js';
+import { checkHostsUnclaimed } from './host-claims.js';
 import { sshRunner } from './host-run.js';
 import { Journal } from './journal.js';
 import type { ApplyOptions, Phase, PhaseReport } from './phase.js';
@@ -96,6 +97,7 @@ export async function applyCluster(
   const dryRun = !!options.dryRun;
   if (loaded.cluster.spec.hosts.length === 0)
     throw new InputError(`${loaded.file}: spec.hosts: needs at least one master`);
+  await checkHostsUnclaimed(loaded.cluster);
   return withClusterLock(
     name,
     async () => {

@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { registerSecret } from '../util/log.js';
 import { berthHome } from '../util/paths.js';
 import { decryptSecret, encryptSecret } from '../util/secrets.js';
@@ -58,9 +58,17 @@ function lockOwnerFile(lockPath: string): string {
   return `${lockPath}.owner`;
 }
 
+/** Who the owner file says holds the lock: `host pid since`, any of them missing when unknown. */
+async function lockOwner(lockPath: string): Promise<{ host?: string; pid?: string; since?: string }> {
+  const [host, pid, since] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => ''))
+    .trim()
+    .split(' ');
+  return { host: host || undefined, pid, since };
+}
+
 /** True when the lock's recorded holder was a process of this machine that no longer runs. */
 async function lockHolderGone(lockPath: string): Promise<boolean> {
-  const [host, pid] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => '')).trim().split(' ');
+  const { host, pid } = await lockOwner(lockPath);
   if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
   try {
     process.kill(Number(pid), 0);
@@ -104,13 +112,15 @@ export async function withClusterLock<T>(
     }
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
-      throw new EnvironmentError(
-        `cluster "${name}" is being changed by another berth process; wait for it to finish`,
-      );
+      const owner = await lockOwner(lockPath);
+      const who = owner.pid
+        ? `berth process ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`}${owner.since ? ` since ${owner.since}` : ''}`
+        : 'another berth process';
+      throw new EnvironmentError(`cluster "${name}" is being changed by ${who}; wait for it to finish`);
     }
     throw err;
   }
-  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid}\n`);
+  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid} ${new Date().toISOString()}\n`);
   try {
     return await fn();
   } finally {
@@ -120,7 +130,7 @@ export async function withClusterLock<T>(
 }
 
 export interface ClusterSecrets {
-  /** Password of the in-cluster registry when the image does not set one. */
+  /** Password of the in-cluster registry (over any an image sets; the Clusterfile's env may set another). */
   registryPassword: string;
 }
 
@@ -168,8 +178,24 @@ export async function loadDriverState(name: string): Promise<unknown> {
     if (err.code === 'ENOENT') return undefined;
     throw new InputError(`${path}: cannot read the distribution's state (${err.message})`);
   });
-  if (text === undefined) return undefined;
+  if (text === undefined) return legacyDriverState(name);
   const state = JSON.parse(decryptSecret(text.trim())) as unknown;
+  for (const s of strings(state)) registerSecret(s);
+  return state;
+}
+
+/**
+ * Clusters applied before drivers had state of their own kept the distribution's tokens in secrets.json
+ * as `token` and `agentToken`; they are the driver's previous state, so a re-apply keeps them.
+ */
+async function legacyDriverState(name: string): Promise<unknown> {
+  const text = await readFile(clusterPaths(name).secrets, 'utf8').catch(() => undefined);
+  const stored = text ? (JSON.parse(text) as Record<string, string | undefined>) : {};
+  if (!stored.token) return undefined;
+  const state = {
+    token: decryptSecret(stored.token),
+    ...(stored.agentToken ? { agentToken: decryptSecret(stored.agentToken) } : {}),
+  };
   for (const s of strings(state)) registerSecret(s);
   return state;
 }

@@ -77,7 +77,7 @@ test('a function berth does not provide is an error naming chart, template and f
 
 test('template sets: define, template with a pipeline, block with its default body', async () => {
   const { parseSet } = await import('../../src/image/template/parser.js');
-  const { execute } = await import('../../src/image/template/exec.js');
+  const { execute } = await import('../../src/image/template/execute.js');
   const { toValue } = await import('../../src/image/chart/helm-functions.js');
   const set = parseSet(
     '{{define "a"}}[{{.}}]{{end}}{{template "a" "x"}}{{block "b" .n}}<{{.}}>{{end}}',

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import * as tar from 'tar';
 import { parse as parseYaml } from 'yaml';
 import { InputError } from '../../util/errors.js';
-import { execute } from '../template/exec.js';
+import { execute } from '../template/execute.js';
 import { functions as builtins, type GoFunc } from '../template/functions.js';
 import { TemplateError } from '../template/lexer.js';
 import { parseSet, type TemplateNode } from '../template/parser.js';

@@ -227,6 +227,7 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
     log.info(`unpacking application ${app.image.ref}`);
     const tmp = `${app.dir}.tmp`;
     await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
     await unpackImage(input.store, app.image.ref, tmp, platform);
     await renderTemplatesInDir(tmp, app.env);
     await applyPatches(tmp, input.configs, app.image);

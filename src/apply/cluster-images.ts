@@ -108,6 +108,11 @@ function commandOf(config: ImageConfig): string | undefined {
   return parts.length ? parts.join(' ') : undefined;
 }
 
+/** A Config's `match` names an image by its reference, its familiar name, or that name without the tag. */
+function matches(match: string, image: PreparedImage): boolean {
+  return match === image.ref || match === image.name || match === repositoryName(parseReference(image.ref));
+}
+
 /** Applies the Config documents whose `match` fits (or that have none) to files under `root`. */
 async function applyPatches(
   root: string,
@@ -116,7 +121,7 @@ async function applyPatches(
 ): Promise<void> {
   for (const doc of configs) {
     const { match, path, data, strategy } = doc.spec;
-    if (match && (!image || (match !== image.ref && match !== image.name))) continue;
+    if (match && (!image || !matches(match, image))) continue;
     if (!match && image) continue;
     const target = resolve(root, path);
     if (relative(root, target).startsWith('..'))
@@ -194,7 +199,7 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
       );
     seen.add(id);
     const appEnv = mergeEnv([env, image.env], clusterEnv);
-    const configs = input.configs.filter((d) => d.spec.match === image.ref || d.spec.match === image.name);
+    const configs = input.configs.filter((d) => d.spec.match && matches(d.spec.match, image));
     const appKey = digestInputs({ image: image.manifestDigest, env: appEnv, configs, platform });
     const fresh = (await readFile(join(kept.appsDir, `${id}${keyFile}`), 'utf8').catch(() => '')) === appKey;
     apps.push({

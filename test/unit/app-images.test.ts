@@ -2,16 +2,19 @@
 // keyed by image name and content (not list position), the kept --cmd override, and the workloads berth
 // waits for after a CMD.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { clusterWithApps, withEnv, withImages } from '../../src/apply/add-apps.js';
 import { declaredWorkloads } from '../../src/apply/app-workloads.js';
-import type { PreparedApp } from '../../src/apply/cluster-images.js';
+import { type PreparedApp, prepareImages } from '../../src/apply/cluster-images.js';
 import { runApplications } from '../../src/apply/phases/image-commands.js';
 import type { PlannedCluster } from '../../src/apply/planned-cluster.js';
-import { appCommands, clusterFromRunArgs } from '../../src/clusterfile/index.js';
+import { appCommands, type ConfigDoc, clusterFromRunArgs } from '../../src/clusterfile/index.js';
+import { buildImage } from '../../src/image/build.js';
+import { ImageStore } from '../../src/image/store.js';
+import { hostPlatform } from '../../src/image/types.js';
 
 test('berth run APP adds, keeps and replaces images by name', () => {
   const list = ['example/k3s:v1.28', 'example/hello:1.0'];
@@ -90,4 +93,57 @@ test('berth waits for the workloads the manifests declare', async () => {
     { kind: 'DaemonSet', namespace: 'kube-system', name: 'agent' },
   ]);
   assert.deepEqual(await declaredWorkloads(join(dir, 'none')), []);
+});
+
+test('apps are unpacked by name with env in their templates and Config patches; the rootfs key ignores them', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-apps-'));
+  const store = new ImageStore(join(root, 'store'));
+  const context = (name: string, files: Record<string, string>, kubefile: string) => {
+    const dir = join(root, name);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    writeFileSync(join(dir, 'Kubefile'), kubefile);
+    return dir;
+  };
+  const rootfs = context(
+    'rootfs',
+    { 'etc/a.txt': 'a\n' },
+    'FROM scratch\nCOPY etc etc\nLABEL sealos.io.type="rootfs"\n',
+  );
+  const app = context(
+    'app',
+    { 'manifests/m.yaml.tmpl': 'n: {{ .count }} {{ .who }}\n', 'charts/x/values.yaml': 'a: 1\n' },
+    'FROM scratch\nCOPY manifests manifests\nCOPY charts charts\nENV count=1\nCMD ["kubectl apply -f manifests/"]\n',
+  );
+  await buildImage({ contextDir: rootfs, tags: ['example/base:1'], store });
+  await buildImage({ contextDir: app, tags: ['example/app:1'], store });
+  const cluster = (images: string[], env: string[]) =>
+    clusterFromRunArgs({ images, masters: '10.0.0.2', env });
+  const config: ConfigDoc = {
+    apiVersion: 'apps.sealos.io/v1beta1',
+    kind: 'Config',
+    spec: { path: 'charts/x/values.yaml', data: 'b: 2\n', match: 'example/app', strategy: 'merge' },
+  };
+  const prepare = (c: ReturnType<typeof cluster>) =>
+    prepareImages(
+      { cluster: c, configs: [config], store, registryPassword: 'p', dir: join(root, 'state') },
+      hostPlatform(),
+    );
+  const alone = await prepare(cluster(['example/base:1'], []));
+  const withApp = await prepare(cluster(['example/base:1', 'example/app:1'], ['who=you', 'count=3']));
+  const [prepared] = withApp.apps;
+  assert.equal(prepared?.id, 'example-app');
+  assert.equal(prepared?.dir, join(root, 'state', 'apps', 'example-app'));
+  assert.equal(readFileSync(join(prepared?.dir ?? '', 'manifests', 'm.yaml'), 'utf8'), 'n: 3 you\n');
+  assert.match(readFileSync(join(prepared?.dir ?? '', 'charts', 'x', 'values.yaml'), 'utf8'), /a: 1\s+b: 2/);
+  assert.notEqual(alone.key, withApp.key, 'the env changed the rootfs');
+  const sameEnv = await prepare(cluster(['example/base:1'], ['who=you', 'count=3']));
+  assert.equal(sameEnv.key, withApp.key, 'adding an app leaves the rootfs key as it was');
+  assert.equal(
+    existsSync(join(root, 'state', 'apps', 'example-app')),
+    false,
+    'a removed app leaves no files',
+  );
 });

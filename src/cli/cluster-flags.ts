@@ -10,6 +10,7 @@ export interface ApplyFlags {
   acceptHostKey?: boolean;
   concurrency?: string;
   readyTimeout?: string;
+  appTimeout?: string;
 }
 
 export function addApplyFlags(cmd: Command): Command {
@@ -17,10 +18,11 @@ export function addApplyFlags(cmd: Command): Command {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--accept-host-key', 'accept and record host keys that differ from the recorded ones')
     .option('--concurrency <n>', 'hosts worked on at once', '20')
-    .option('--ready-timeout <sec>', 'seconds to wait for every node to be Ready', '300');
+    .option('--ready-timeout <sec>', 'seconds to wait for every node to be Ready', '300')
+    .option('--app-timeout <sec>', "seconds to wait for the workloads of the applications' manifests", '300');
 }
 
-export function whole(flag: string, v: string | undefined, fallback: number): number {
+function whole(flag: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${flag} ${v}: give a whole number above 0`);
   return Number(v);
@@ -32,6 +34,7 @@ export function applyOptions(flags: ApplyFlags, signal?: AbortSignal) {
     acceptNewHostKey: !!flags.acceptHostKey,
     concurrency: whole('--concurrency', flags.concurrency, 20),
     readyTimeout: whole('--ready-timeout', flags.readyTimeout, 300),
+    appTimeout: whole('--app-timeout', flags.appTimeout, 300),
     signal,
   };
 }

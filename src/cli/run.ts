@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal, whole } from './cluster-flags.js';
+import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal } from './cluster-flags.js';
 import { addRunFlags, type RunFlagValues } from './run-flags.js';
 
 export function registerRun(program: Command): void {
@@ -12,16 +12,11 @@ export function registerRun(program: Command): void {
     .option(
       '--force',
       'run the CMD of the named application images again, even when it ran with this content',
-    )
-    .option('--app-timeout <sec>', "seconds to wait for the workloads an application's CMD made", '300');
+    );
   addApplyFlags(addRunFlags(run)).action(
-    async (
-      images: string[],
-      flags: RunFlagValues & ApplyFlags & { sandbox?: string; force?: boolean; appTimeout?: string },
-    ) => {
+    async (images: string[], flags: RunFlagValues & ApplyFlags & { sandbox?: string; force?: boolean }) => {
       const options = {
         ...applyOptions(flags, interruptSignal()),
-        appTimeout: whole('--app-timeout', flags.appTimeout, 300),
         ...(flags.force ? { rerunApps: images } : {}),
       };
       if (flags.masters === undefined && flags.nodes === undefined && flags.sandbox === undefined) {

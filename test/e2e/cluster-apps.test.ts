@@ -4,7 +4,7 @@
 // and its reason when its image is missing, and leaves nothing on the first master after reset.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildExampleApp } from '../../examples/example-image.js';
@@ -144,6 +144,25 @@ test('application images: run, skip, new digest, --force, a failing CMD, a missi
     assert.ok(!phases(r.stderr).includes('distribute the rootfs'), r.stderr);
     const applied = readFileSync(join(home, cluster, 'Clusterfile'), 'utf8');
     assert.match(applied, /example\/hello-missing:1\.0/);
+  });
+
+  await t.test('reordering the images in the Clusterfile runs nothing again', async () => {
+    const file = join(home, 'reordered.yaml');
+    const text = readFileSync(join(home, cluster, 'Clusterfile'), 'utf8');
+    const swapped = text
+      .replace(`- ${app}\n`, '- APP\n')
+      .replace(`- ${missing}\n`, `- ${app}\n`)
+      .replace('- APP\n', `- ${missing}\n`);
+    assert.notEqual(swapped, text);
+    writeFileSync(file, swapped);
+    const r = await berth(['apply', '-f', file, '--app-timeout', '1']);
+    assert.equal(r.code, 10, r.stderr);
+    assert.deepEqual(phases(r.stderr), [
+      'gather host facts',
+      'mount and merge images',
+      'wait for every node to be Ready',
+      'wait for the applications to roll out',
+    ]);
   });
 
   await t.test("reset removes the apps' files from the first master", async () => {

@@ -101,7 +101,11 @@ test('application images: run, skip, new digest, --force, a failing CMD, a missi
     assert.deepEqual(readFileSync(journal), before);
   });
 
-  await t.test('--force runs the CMD again, and only it', async () => {
+  await t.test('--force runs the CMD again, and only it; --dry-run shows it and writes nothing', async () => {
+    const before = readFileSync(journal);
+    const dry = await berthOk(['run', app, '--cluster', cluster, '--force', '--dry-run']);
+    assert.match(dry.stdout, new RegExp(`^  ${h0.ip} app-example-hello: ${app}`, 'm'));
+    assert.deepEqual(readFileSync(journal), before);
     const r = await berthOk(['run', app, '--cluster', cluster, '--force']);
     assert.ok(phases(r.stderr).includes('run application images'), r.stderr);
     assert.ok(!phases(r.stderr).includes('distribute the rootfs'), r.stderr);

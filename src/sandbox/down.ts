@@ -1,6 +1,6 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { NotFoundError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { settleLimit } from '../util/pool.js';
 import { removeHostCgroups } from './cgroups.js';
 import { deleteLink, deleteNetns, isMountPoint, netnsDir } from './network.js';

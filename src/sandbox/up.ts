@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { log, registerSecret } from '../util/log.js';
 import { mapLimit } from '../util/pool.js';
 import { encryptSecret } from '../util/secrets.js';

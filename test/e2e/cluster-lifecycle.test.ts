@@ -79,6 +79,30 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     assert.equal(pulled, stored);
   });
 
+  await t.test(
+    "the cluster registry refuses anonymous pulls and pushes and the image's default password",
+    async () => {
+      const { registryPassword } = await loadOrCreateSecrets(cluster);
+      assert.notEqual(registryPassword, 'passw0rd');
+      const status = (args: string) =>
+        mustSsh(
+          setup,
+          h1,
+          `curl -s -o /dev/null -w '%{http_code}' ${args} http://sealos.hub:5000/v2/`,
+        ).trim();
+      const upload = (args: string) =>
+        mustSsh(
+          setup,
+          h1,
+          `curl -s -o /dev/null -w '%{http_code}' -X POST ${args} http://sealos.hub:5000/v2/pause/blobs/uploads/`,
+        ).trim();
+      assert.equal(status(''), '401', 'anonymous API access');
+      assert.equal(upload(''), '401', 'anonymous push');
+      assert.equal(status('-u admin:passw0rd'), '401', "the image's default password");
+      assert.equal(status(`-u admin:${registryPassword}`), '200', 'the generated password');
+    },
+  );
+
   await t.test('an unchanged re-apply is quick and leaves the journal as it was', async () => {
     const journalBefore = readFileSync(journal);
     const again = await berthOk(runArgs);

@@ -94,7 +94,8 @@ function splitFlags(rest: string): { flags: Record<string, string>; rest: string
 }
 
 export function parseKubefile(source: string, file: string): Instruction[] {
-  const lines = source.split(/\r?\n/);
+  // A byte-order mark before the first instruction is dropped, as buildah drops it.
+  const lines = source.replace(/^\ufeff/, '').split(/\r?\n/);
   const out: Instruction[] = [];
   let i = 0;
   while (i < lines.length) {
@@ -110,6 +111,8 @@ export function parseKubefile(source: string, file: string): Instruction[] {
       i++;
     }
     text = text.trim();
+    // a lone backslash continued only by comments or blank lines is no instruction at all
+    if (text === '') continue;
     const m = /^(\S+)\s*(.*)$/s.exec(text) as RegExpExecArray;
     const keyword = (m[1] as string).toUpperCase();
     const at = `${file}:${start + 1}`;

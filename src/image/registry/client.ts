@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { errorMessage, RegistryError } from '../../util/errors.js';
-import { sha256Digest } from '../../util/files.js';
+import { sha256Digest } from '../../util/local-files.js';
 import { log } from '../../util/log.js';
 import { registryApiHost } from '../reference.js';
 import { manifestAccept } from '../types.js';

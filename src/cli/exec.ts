@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ExitCode, InterruptedError, UsageError } from '../util/errors.js';
+import { interruptSignal } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import {
-  abortOnSigint,
   addSshFlags,
   concurrencyOf,
   poolFor,
@@ -25,14 +25,13 @@ export function registerExec(program: Command): void {
       const { execOnHosts } = await import('../ssh/index.js');
       const hosts = await resolveHosts(flags);
       const pool = await poolFor(flags);
-      const ac = new AbortController();
-      const stopListening = abortOnSigint(ac);
+      const signal = interruptSignal();
       const started = Date.now();
       try {
         const outcomes = await execOnHosts(pool, hosts, command, {
           sudo: flags.sudo,
           timeoutMs: timeoutMsOf(flags),
-          signal: ac.signal,
+          signal,
           concurrency: concurrencyOf(flags),
           allowFailure: true,
           onLine: flags.json
@@ -59,10 +58,9 @@ export function registerExec(program: Command): void {
         log.info(
           `exec: ${outcomes.length - failed.length} of ${outcomes.length} hosts succeeded in ${secs} s`,
         );
-        if (ac.signal.aborted) throw new InterruptedError();
+        if (signal.aborted) throw new InterruptedError();
         if (failed.length > 0) process.exitCode = ExitCode.remoteCommand;
       } finally {
-        stopListening();
         await pool.closeAll();
       }
     });

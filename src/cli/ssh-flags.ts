@@ -97,10 +97,3 @@ export async function poolFor(flags: SshFlags): Promise<SshPool> {
   const { SshPool } = await import('../ssh/index.js');
   return new SshPool({ acceptNewHostKey: flags.acceptHostKey === true });
 }
-
-/** Aborts `ac` on Ctrl-C; returns the function that stops listening. */
-export function abortOnSigint(ac: AbortController): () => void {
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  return () => process.removeListener('SIGINT', onSigint);
-}

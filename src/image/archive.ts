@@ -5,6 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
 import { InputError, RegistryError } from '../util/errors.js';
+import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { openTar } from './layer-unpack.js';
 import { familiarName, parseReference } from './reference.js';
@@ -57,8 +58,10 @@ export async function saveImages(
     }
   }
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = removeOnExit(tmp);
+  const signal = interruptSignal();
   const pack = tarStream.pack();
-  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }));
+  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }), { signal });
   const base = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', mode: 0o644 };
   const addBuffer = (name: string, data: string) =>
     new Promise<void>((resolve, reject) =>
@@ -71,7 +74,9 @@ export async function saveImages(
         const sink = pack.entry({ ...base, name: blobName(digest), size }, (err) =>
           err ? reject(err) : resolve(),
         );
-        pipeline(createReadStream(store.blobPath(digest), { highWaterMark: 1 << 20 }), sink).catch(reject);
+        pipeline(createReadStream(store.blobPath(digest), { highWaterMark: 1 << 20 }), sink, {
+          signal,
+        }).catch(reject);
       });
     }
     await addBuffer(
@@ -87,6 +92,8 @@ export async function saveImages(
     await writing.catch(() => undefined);
     await rm(tmp, { force: true });
     throw err;
+  } finally {
+    forget();
   }
 }
 

@@ -2,6 +2,7 @@ import { lstat, mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join, posix } from 'node:path';
 import { BerthError, InputError, NotFoundError } from '../util/errors.js';
+import { removeOnExit } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { reproducibleCreated, writeImage } from './image-write.js';
 import {
@@ -77,13 +78,16 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     throw new InputError(`${shownName}: no FROM instruction`);
   const builder = new Builder(store, options, shownName);
   try {
-    await options.beforeLayers?.(options.contextDir);
-    for (const ins of instructions) await builder.step(ins);
-    const stage = builder.current();
-    stage.config.created = reproducibleCreated();
-    const { manifestDescriptor, configDescriptor } = await writeImage(store, stage.config, stage.layers);
-    for (const tag of options.tags) await store.tag(tag, manifestDescriptor);
-    return { manifestDescriptor, configDescriptor, tags: options.tags };
+    // A failed or interrupted build takes its layers out of the store again.
+    return await store.undoOnFailure(async () => {
+      await options.beforeLayers?.(options.contextDir);
+      for (const ins of instructions) await builder.step(ins);
+      const stage = builder.current();
+      stage.config.created = reproducibleCreated();
+      const { manifestDescriptor, configDescriptor } = await writeImage(store, stage.config, stage.layers);
+      for (const tag of options.tags) await store.tag(tag, manifestDescriptor);
+      return { manifestDescriptor, configDescriptor, tags: options.tags };
+    });
   } finally {
     await builder.cleanup();
   }
@@ -323,6 +327,7 @@ class Builder {
 
   private async scratch(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-build-'));
+    removeOnExit(dir, true);
     this.scratchDirs.push(dir);
     return dir;
   }

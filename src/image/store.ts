@@ -1,5 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, createWriteStream, unlinkSync } from 'node:fs';
+import { appendFileSync, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
+import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
 import {
@@ -27,6 +29,9 @@ import {
 // atomic). gc takes the index lock and spares blobs that a live process has written or looked at
 // ("leases", one file per process listing digests), so a pull that has stored blobs but not yet tagged
 // them keeps them.
+// A blob write stops when the process is interrupted (Ctrl-C), and its partial ingest file goes with it.
+// Work run by `undoOnFailure` takes back the blobs it added when it fails, so that a failed or interrupted
+// build or load leaves the store as it found it.
 
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
@@ -48,12 +53,19 @@ export function canonicalName(ref: string): string {
   return formatReference(parseReference(ref));
 }
 
+/** The blobs added by the current `undoOnFailure` call, seen through the async calls it makes. */
+const addedBlobs = new AsyncLocalStorage<Set<string>>();
+
 export class ImageStore {
   readonly root: string;
   private initialized: Promise<void> | undefined;
   private leasePath: string | undefined;
 
-  constructor(root?: string) {
+  constructor(
+    root?: string,
+    /** Stops blob writes; the process's Ctrl-C signal by default. */
+    private readonly signal: AbortSignal = interruptSignal(),
+  ) {
     this.root = root ?? berthPath('images');
   }
 
@@ -80,6 +92,7 @@ export class ImageStore {
     await this.init();
     if (expected) this.blobPath(expected.digest);
     const tmp = join(this.root, 'ingest', `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const forget = removeOnExit(tmp);
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -94,6 +107,7 @@ export class ImageStore {
           }
         },
         createWriteStream(tmp, { flags: 'wx', mode: 0o644 }),
+        { signal: this.signal },
       );
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected && expected.digest !== digest) {
@@ -105,12 +119,30 @@ export class ImageStore {
         throw new RegistryError(`blob ${digest}: expected ${expected.size} bytes, got ${size}`);
       }
       await this.lease(digest);
+      const added = addedBlobs.getStore();
+      if (added && !(await exists(this.blobPath(digest)))) added.add(digest);
       // Renaming over an existing copy (same bytes) also refreshes its ctime, which a concurrent gc
       // reads as "in use".
       await rename(tmp, this.blobPath(digest));
       return { digest, size };
     } catch (err) {
       await rm(tmp, { force: true });
+      throw err;
+    } finally {
+      forget();
+    }
+  }
+
+  /**
+   * Runs `work`; when it throws, the blobs it added to the store (not those that were there already) and
+   * that no image name reaches are removed again before the error goes on.
+   */
+  async undoOnFailure<T>(work: () => Promise<T>): Promise<T> {
+    const added = new Set<string>();
+    try {
+      return await addedBlobs.run(added, work);
+    } catch (err) {
+      await this.discard(added);
       throw err;
     }
   }
@@ -230,6 +262,20 @@ export class ImageStore {
       }
       await this.removeStaleIngest();
       return { blobs, bytes };
+    } finally {
+      await release();
+    }
+  }
+
+  /** Removes those of `digests` that no name reaches and no other live process has leased. */
+  private async discard(digests: Set<string>): Promise<void> {
+    if (digests.size === 0) return;
+    const release = await this.lock();
+    try {
+      const keep = new Set<string>();
+      for (const d of (await this.readIndex()).manifests) await this.mark(d, keep);
+      for (const d of await this.liveLeases(this.leasePath)) keep.add(d);
+      for (const d of digests) if (!keep.has(d)) await rm(this.blobPath(d), { force: true });
     } finally {
       await release();
     }
@@ -372,23 +418,19 @@ export class ImageStore {
     if (!this.leasePath) {
       const path = join(this.root, 'leases', `${process.pid}-${randomBytes(4).toString('hex')}`);
       this.leasePath = path;
-      process.once('exit', () => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      });
+      removeOnExit(path);
     }
     appendFileSync(this.leasePath, `${digest}\n`);
   }
 
-  private async liveLeases(): Promise<Set<string>> {
+  /** Digests leased by live processes, leaving out the lease file `except`. */
+  private async liveLeases(except?: string): Promise<Set<string>> {
     const out = new Set<string>();
     const dir = join(this.root, 'leases');
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name.split('-')[0]);
       const path = join(dir, name);
+      if (path === except) continue;
       if (!isAlive(pid)) {
         await rm(path, { force: true });
         continue;

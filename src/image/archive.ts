@@ -127,8 +127,15 @@ async function collectBlobs(store: ImageStore, d: Descriptor, out: Map<string, n
   for (const l of json.layers ?? []) out.set(l.digest, l.size);
 }
 
-/** Loads every image of an archive (either format, gzip-compressed or not) and returns their names. */
-export async function loadImages(store: ImageStore, file: string): Promise<string[]> {
+/**
+ * Loads every image of an archive (either format, gzip-compressed or not) and returns their names. A
+ * load that fails (a truncated or corrupt archive, Ctrl-C) takes the blobs it stored out again.
+ */
+export function loadImages(store: ImageStore, file: string): Promise<string[]> {
+  return store.undoOnFailure(() => loadArchive(store, file));
+}
+
+async function loadArchive(store: ImageStore, file: string): Promise<string[]> {
   const small = new Map<string, Buffer>();
   const large = new Map<string, { digest: string; size: number }>();
   const tar = await openTar(file, `archive ${file}`);

@@ -47,5 +47,5 @@ export async function mergeImages(
     created_by: `berth merge ${refs.join(' ')}`,
     empty_layer: true,
   });
-  return writeImage(store, config, layers, name);
+  return store.undoOnFailure(() => writeImage(store, config, layers, name));
 }

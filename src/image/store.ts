@@ -260,7 +260,7 @@ export class ImageStore {
         blobs++;
         bytes += st.size;
       }
-      await this.removeStaleIngest();
+      bytes += await this.removeStaleIngest();
       return { blobs, bytes };
     } finally {
       await release();
@@ -441,12 +441,18 @@ export class ImageStore {
     return out;
   }
 
-  private async removeStaleIngest(): Promise<void> {
+  /** Removes the half-written files of dead processes; returns their bytes. */
+  private async removeStaleIngest(): Promise<number> {
     const dir = join(this.root, 'ingest');
+    let bytes = 0;
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name.replace(/^index-/, '').split('-')[0]);
-      if (!isAlive(pid)) await rm(join(dir, name), { force: true });
+      if (isAlive(pid)) continue;
+      const path = join(dir, name);
+      bytes += (await lstat(path).catch(() => undefined))?.size ?? 0;
+      await rm(path, { force: true });
     }
+    return bytes;
   }
 }
 

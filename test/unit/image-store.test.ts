@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -84,6 +84,15 @@ test('tag, resolve by name and id, untag, gc', async (t) => {
   const freed = await other.gc();
   assert.equal(freed.blobs, 3);
   await assert.rejects(other.untag('example/app:v2'), /not in the local store/);
+});
+
+test('gc removes the ingest files of dead processes and counts their bytes as freed', async (t) => {
+  const store = await tempStore(t);
+  await store.putBlob(Buffer.from('x'));
+  // pid 0x3fffffff is above the kernel's pid limit, so never a live process
+  await writeFile(join(store.root, 'ingest', `${0x3fffffff}-0123456789abcdef`), Buffer.alloc(5000));
+  assert.deepEqual(await store.gc(), { blobs: 0, bytes: 5000 });
+  assert.deepEqual(await readdir(join(store.root, 'ingest')), []);
 });
 
 test('gc spares blobs a live process has leased', async (t) => {

@@ -34,6 +34,8 @@ export function registerExec(program: Command): void {
           signal,
           concurrency: concurrencyOf(flags),
           allowFailure: true,
+          // streamed output is printed as it comes; only --json needs it kept
+          collect: !!flags.json,
           onLine: flags.json
             ? undefined
             : (host, line, stream) =>

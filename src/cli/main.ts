@@ -1,3 +1,11 @@
+// A reader that goes away early (`berth images | head -1`) ends berth's output, not berth: the write
+// error is dropped (log.out stops writing to a closed stdout) and the command ends with its own status.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') throw err;
+  });
+}
+
 // `berth --version` must start about as fast as node itself, so it is answered before commander and the
 // command modules are loaded.
 const argv = process.argv.slice(2);

@@ -4,7 +4,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
-import { InputError, RegistryError } from '../util/errors.js';
+import { InputError, localFileError, RegistryError } from '../util/errors.js';
 import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { openTar } from './layer-unpack.js';
@@ -57,11 +57,19 @@ export async function saveImages(
       });
     }
   }
+  if ((await stat(file).catch(() => undefined))?.isDirectory())
+    throw new InputError(`${file} is a directory; give a file path for the archive`);
+  if (!(await stat(dirname(file)).catch(() => undefined))?.isDirectory())
+    throw new InputError(`${file}: there is no directory ${dirname(file)} to write the archive in`);
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const forget = removeOnExit(tmp);
   const signal = interruptSignal();
   const pack = tarStream.pack();
-  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }), { signal });
+  let writeFailure: unknown;
+  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }), { signal }).catch((err) => {
+    writeFailure ??= err;
+    throw err;
+  });
   const base = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', mode: 0o644 };
   const addBuffer = (name: string, data: string) =>
     new Promise<void>((resolve, reject) =>
@@ -86,12 +94,16 @@ export async function saveImages(
     if (format === 'docker-archive') await addBuffer('manifest.json', JSON.stringify(dockerManifest));
     pack.finalize();
     await writing;
-    await rename(tmp, file);
+    await rename(tmp, file).catch((err: unknown) => {
+      throw localFileError(file, 'archive', err, true);
+    });
   } catch (err) {
     pack.destroy(err as Error);
     await writing.catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    // A failed write of the archive (no permission, disk full) is what the user must hear about, not
+    // the blob copy it cut short.
+    throw writeFailure === undefined ? err : localFileError(file, 'archive', writeFailure, true);
   } finally {
     forget();
   }
@@ -136,6 +148,11 @@ export function loadImages(store: ImageStore, file: string): Promise<string[]> {
 }
 
 async function loadArchive(store: ImageStore, file: string): Promise<string[]> {
+  const st = await stat(file).catch((err: unknown) => {
+    throw localFileError(file, 'archive', err);
+  });
+  if (st.isDirectory()) throw new InputError(`${file} is a directory; give a file path for the archive`);
+  if (!st.isFile()) throw new InputError(`${file} is not a regular file; give an archive file`);
   const small = new Map<string, Buffer>();
   const large = new Map<string, { digest: string; size: number }>();
   const tar = await openTar(file, `archive ${file}`);

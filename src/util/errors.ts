@@ -107,6 +107,33 @@ export class InterruptedError extends BerthError {
   }
 }
 
+/**
+ * The one-line error for a local file the user named (`what`: "archive", "output file"...) that cannot be
+ * read or, with `writing`, written: missing or of the wrong kind is invalid input (3); no permission or no
+ * space is the machine's (4). Other errors come back unchanged.
+ */
+export function localFileError(path: string, what: string, err: unknown, writing = false): unknown {
+  const options = { cause: err };
+  switch ((err as NodeJS.ErrnoException)?.code) {
+    case 'ENOENT':
+      return new InputError(
+        writing ? `${path}: cannot create the ${what} there` : `${path}: no such ${what}`,
+        options,
+      );
+    case 'EISDIR':
+      return new InputError(`${path} is a directory; give a file path for the ${what}`, options);
+    case 'ENOTDIR':
+      return new InputError(`${path}: a parent of the ${what} is not a directory`, options);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new EnvironmentError(`${path}: permission denied for the ${what}`, options);
+    case 'ENOSPC':
+      return new EnvironmentError(`${path}: no space left for the ${what}`, options);
+  }
+  return err;
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,5 +43,26 @@ test('exec and scp: a port outside 1-65535, or --port with --sandbox, is a usage
     ['exec', '--sandbox', 'nope', '--port', '2222', '--', 'true'],
     2,
     /--port applies to --hosts/,
+  );
+});
+
+test('a directory where a file is wanted: gen -o, save -o, load -i give one line and exit 3', async (t) => {
+  const dir = home(t);
+  await expectFailure(
+    dir,
+    ['gen', 't/x:1', '--masters', '10.0.0.2', '-o', dir],
+    3,
+    /is a directory; give a file path/,
+  );
+  await expectFailure(dir, ['load', '-i', dir], 3, /is a directory; give a file path for the archive/);
+  const ctx = join(dir, 'ctx');
+  mkdirSync(ctx);
+  writeFileSync(join(ctx, 'Kubefile'), 'FROM scratch\nLABEL a=1\n');
+  assert.equal((await runBerth(['build', '-t', 't/x:1', ctx], { BERTH_HOME: dir })).code, 0);
+  await expectFailure(
+    dir,
+    ['save', 't/x:1', '-o', dir],
+    3,
+    /is a directory; give a file path for the archive/,
   );
 });

@@ -4,7 +4,7 @@
 // every berth command through the single file that `npm run package` makes instead of ./bin/berth.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,15 @@ if (process.getuid?.() !== 0) {
   process.exit(4);
 }
 
-if (process.env.BERTH_BIN) process.stdout.write(`berth commands run through ${berth}\n`);
+if (process.env.BERTH_BIN) {
+  if (!existsSync(berth)) {
+    process.stderr.write(
+      `demo: BERTH_BIN=${process.env.BERTH_BIN}: no such file (make it with: npm run package)\n`,
+    );
+    process.exit(9);
+  }
+  process.stdout.write(`berth commands run through ${berth}\n`);
+}
 step('clean up a previous demo, if any');
 run(berth, ['reset', '--cluster', name], true);
 run(berth, ['sandbox', 'down', '--name', name], true);

@@ -1,41 +1,39 @@
 import type { ResolvedHost } from '../clusterfile/index.js';
+import type { HostAction } from '../host/action.js';
+import { removeHostsEntries } from '../host/etc-hosts.js';
+import { removeService } from '../host/services.js';
 import { registryServiceName } from '../registry/config.js';
-import { removeHostsEntries } from '../registry/etc-hosts.js';
 import { containerdMirrorFiles } from '../registry/mirrors.js';
-import { removeService } from '../runtime/services.js';
-import { shq } from '../runtime/shell.js';
-import type { HostAction } from '../runtime/types.js';
-import { type ApplyContext, remoteClusterDir, requireRuntime } from './context.js';
-import { clusterHost } from './phases/prepare.js';
+import { shellQuote } from '../util/shell.js';
+import { clusterHost, type PlannedCluster } from './planned-cluster.js';
 
 // What undoes berth's own pieces on a host, after the distribution driver undid its own: the registry
 // service, the runtime mirror files, the /etc/hosts names, and the cluster's directory. Directories are
 // removed only when empty, so nothing that was there before berth is touched.
 
-export function berthResetAction(ctx: ApplyContext): HostAction {
-  const { rctx } = requireRuntime(ctx);
-  const mirrorFiles = containerdMirrorFiles(rctx.registry).map((f) => f.path);
+export function berthResetAction(c: PlannedCluster): HostAction {
+  const registry = c.runtimeCtx.registry;
+  const mirrorFiles = containerdMirrorFiles(registry).map((f) => f.path);
   const dirs = [...new Set(mirrorFiles.map((p) => p.slice(0, p.lastIndexOf('/'))))];
   return {
     description: 'remove the cluster registry, mirrors and cluster files',
     commands: [
       ...removeService(registryServiceName),
-      `rm -f ${mirrorFiles.map(shq).join(' ')}`,
-      `rmdir ${dirs.map(shq).join(' ')} /etc/containerd/certs.d /etc/containerd 2>/dev/null || :`,
-      removeHostsEntries(rctx.registry.domain),
-      `rm -rf ${shq(remoteClusterDir(ctx.name))}`,
+      `rm -f ${mirrorFiles.map(shellQuote).join(' ')}`,
+      `rmdir ${dirs.map(shellQuote).join(' ')} /etc/containerd/certs.d /etc/containerd 2>/dev/null || :`,
+      removeHostsEntries(registry.domain),
+      `rm -rf ${shellQuote(c.remoteDir)}`,
       'rmdir /var/lib/berth /etc/berth 2>/dev/null || :',
     ],
   };
 }
 
 /** Everything that returns `host` to how it was before berth: the driver's reset, then berth's. */
-export function resetHostAction(ctx: ApplyContext, host: ResolvedHost): HostAction {
-  const { runtime, rctx } = requireRuntime(ctx);
-  const driver = runtime.reset(rctx, clusterHost(ctx, host));
-  const own = berthResetAction(ctx);
+export function resetHostAction(c: PlannedCluster, host: ResolvedHost): HostAction {
+  const driver = c.runtime.reset(c.runtimeCtx, clusterHost(c.facts, host));
+  const own = berthResetAction(c);
   return {
-    description: `reset ${host.ip}`,
+    description: `reset ${host.ip} (${c.runtime.name} removes ${c.runtime.defaults.resetPaths.join(' ')})`,
     files: driver.files,
     commands: [...(driver.commands ?? []), ...(own.commands ?? [])],
     secrets: driver.secrets,

@@ -1,18 +1,23 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { registerSecret } from '../util/log.js';
+import { decryptSecret, encryptSecret } from '../util/secrets.js';
 
 // The journal records steps completed on each host, so that an interrupted or failed apply resumes where
 // it stopped. A step is keyed by its name and a digest of its inputs: when the inputs change (new image,
 // new config) the step runs again. Lines are appended with one write each; a line cut short by a crash is
 // ignored on reading, so the journal is never corrupt, only possibly one step behind (and every step
-// checks before it acts, so running it again is safe).
+// checks before it acts, so running it again is safe). A step's outputs (values it read back from its
+// host) are kept with its entry, encrypted, so that a later apply can use them without running it again.
 
 export interface JournalEntry {
   host: string;
   step: string;
   inputs: string;
   at: string;
+  /** The step's outputs as one encrypted JSON object. */
+  outputs?: string;
 }
 
 export function digestInputs(inputs: unknown): string {
@@ -24,6 +29,8 @@ export function digestInputs(inputs: unknown): string {
 
 export class Journal {
   private readonly done = new Map<string, JournalEntry>();
+  /** Outputs of steps that run every time (never journaled), for the rest of this apply. */
+  private readonly fresh = new Map<string, Record<string, string>>();
   /** The file ends in a line torn by a crash: the next append must start on a fresh line. */
   private torn = false;
 
@@ -61,10 +68,33 @@ export class Journal {
     return this.done.get(Journal.key(host, step))?.inputs === inputs;
   }
 
-  async record(host: string, step: string, inputs: string): Promise<void> {
+  async record(
+    host: string,
+    step: string,
+    inputs: string,
+    outputs: Record<string, string> = {},
+  ): Promise<void> {
     const entry: JournalEntry = { host, step, inputs, at: new Date().toISOString() };
+    if (Object.keys(outputs).length > 0) entry.outputs = encryptSecret(JSON.stringify(outputs));
     await this.append([JSON.stringify(entry)]);
     this.done.set(Journal.key(host, step), entry);
+  }
+
+  /** Keeps the outputs of a step that is never journaled, for the steps after it in this apply. */
+  remember(host: string, step: string, outputs: Record<string, string>): void {
+    this.fresh.set(Journal.key(host, step), outputs);
+  }
+
+  /** What `step` on `host` read back when it last ran, in this apply or a journaled earlier one. */
+  outputs(host: string, step: string): Record<string, string> | undefined {
+    const key = Journal.key(host, step);
+    const fresh = this.fresh.get(key);
+    if (fresh) return fresh;
+    const stored = this.done.get(key)?.outputs;
+    if (!stored) return undefined;
+    const values = JSON.parse(decryptSecret(stored)) as Record<string, string>;
+    for (const v of Object.values(values)) registerSecret(v);
+    return values;
   }
 
   /** Forgets every step of `host` (after a reset or delete of that host). */

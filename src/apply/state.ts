@@ -3,14 +3,17 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
+import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { registerSecret } from '../util/log.js';
 import { berthHome } from '../util/paths.js';
 import { decryptSecret, encryptSecret } from '../util/secrets.js';
 
 // A cluster's local state lives in ~/.berth/<cluster>/: the applied Clusterfile with its status, the
-// journal of completed steps, the cluster's generated secrets (encrypted), and the fetched kubeconfig.
+// journal of completed steps, berth's generated secrets and the distribution driver's state (both
+// encrypted), and the fetched kubeconfig. A dry run writes none of it.
 // Names of berth's other folders in its data dir cannot be cluster names.
 
 const reserved = new Set(['images', 'sandboxes', 'mounts', 'tmp', 'known_hosts', 'secret.key', 'clusters']);
@@ -30,6 +33,7 @@ export interface ClusterPaths {
   clusterfile: string;
   journal: string;
   secrets: string;
+  driverState: string;
   kubeconfig: string;
 }
 
@@ -41,6 +45,7 @@ export function clusterPaths(name: string): ClusterPaths {
     clusterfile: join(dir, 'Clusterfile'),
     journal: join(dir, 'journal.jsonl'),
     secrets: join(dir, 'secrets.json'),
+    driverState: join(dir, 'driver-state'),
     kubeconfig: join(dir, 'kubeconfig'),
   };
 }
@@ -53,9 +58,17 @@ function lockOwnerFile(lockPath: string): string {
   return `${lockPath}.owner`;
 }
 
+/** Who the owner file says holds the lock: `host pid since`, any of them missing when unknown. */
+async function lockOwner(lockPath: string): Promise<{ host?: string; pid?: string; since?: string }> {
+  const [host, pid, since] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => ''))
+    .trim()
+    .split(' ');
+  return { host: host || undefined, pid, since };
+}
+
 /** True when the lock's recorded holder was a process of this machine that no longer runs. */
 async function lockHolderGone(lockPath: string): Promise<boolean> {
-  const [host, pid] = (await readFile(lockOwnerFile(lockPath), 'utf8').catch(() => '')).trim().split(' ');
+  const { host, pid } = await lockOwner(lockPath);
   if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
   try {
     process.kill(Number(pid), 0);
@@ -65,9 +78,25 @@ async function lockHolderGone(lockPath: string): Promise<boolean> {
   }
 }
 
-/** Holds the cluster's state lock for the duration of `fn`: two berth runs never apply one cluster at once. */
-export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
+/** The applied Clusterfile of a cluster, or undefined when berth never applied it. */
+export async function loadApplied(name: string): Promise<LoadedClusterfile | undefined> {
+  const path = clusterPaths(name).clusterfile;
+  if (!(await exists(path))) return undefined;
+  return loadClusterfile(path);
+}
+
+/**
+ * Holds the cluster's state lock for the duration of `fn`: two berth runs never apply one cluster at once.
+ * A dry run of a cluster that has no state dir takes no lock: there is nothing to protect, and taking it
+ * would leave a dir behind.
+ */
+export async function withClusterLock<T>(
+  name: string,
+  fn: () => Promise<T>,
+  opts: { dryRun?: boolean } = {},
+): Promise<T> {
   const { dir } = clusterPaths(name);
+  if (opts.dryRun && !(await exists(dir))) return fn();
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const lockPath = join(dir, '.lock');
   const take = () => lockfile.lock(dir, { lockfilePath: lockPath, stale: 30_000, update: 10_000 });
@@ -83,13 +112,15 @@ export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Pr
     }
   } catch (err) {
     if ((err as { code?: string }).code === 'ELOCKED') {
-      throw new EnvironmentError(
-        `cluster "${name}" is being changed by another berth process; wait for it to finish`,
-      );
+      const owner = await lockOwner(lockPath);
+      const who = owner.pid
+        ? `berth process ${owner.pid}${owner.host === hostname() ? '' : ` on ${owner.host}`}${owner.since ? ` since ${owner.since}` : ''}`
+        : 'another berth process';
+      throw new EnvironmentError(`cluster "${name}" is being changed by ${who}; wait for it to finish`);
     }
     throw err;
   }
-  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid}\n`);
+  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid} ${new Date().toISOString()}\n`);
   try {
     return await fn();
   } finally {
@@ -99,16 +130,18 @@ export async function withClusterLock<T>(name: string, fn: () => Promise<T>): Pr
 }
 
 export interface ClusterSecrets {
-  /** k3s server token / kubeadm bootstrap secret. */
-  token: string;
-  /** Token agents join with, kept apart from the server token. */
-  agentToken: string;
   /** Password of the in-cluster registry when the image does not set one. */
   registryPassword: string;
 }
 
-/** The cluster's secrets, generated on first use and stored encrypted; registered for redaction. */
-export async function loadOrCreateSecrets(name: string): Promise<ClusterSecrets> {
+/**
+ * berth's own secrets of the cluster, generated on first use and stored encrypted (not in a dry run);
+ * registered for redaction. The distribution's secrets are the driver's state (below).
+ */
+export async function loadOrCreateSecrets(
+  name: string,
+  opts: { save?: boolean } = {},
+): Promise<ClusterSecrets> {
   const { secrets: path } = clusterPaths(name);
   let stored: Partial<Record<keyof ClusterSecrets, string>> = {};
   try {
@@ -118,18 +151,43 @@ export async function loadOrCreateSecrets(name: string): Promise<ClusterSecrets>
       throw new InputError(`${path}: cannot read the cluster's secrets (${(err as Error).message})`);
     }
   }
-  const fresh = (): string => randomBytes(24).toString('hex');
   const secrets: ClusterSecrets = {
-    token: stored.token ? decryptSecret(stored.token) : fresh(),
-    agentToken: stored.agentToken ? decryptSecret(stored.agentToken) : fresh(),
-    registryPassword: stored.registryPassword ? decryptSecret(stored.registryPassword) : fresh(),
+    registryPassword: stored.registryPassword
+      ? decryptSecret(stored.registryPassword)
+      : randomBytes(24).toString('hex'),
   };
-  for (const v of Object.values(secrets)) registerSecret(v);
-  if (!stored.token || !stored.agentToken || !stored.registryPassword) {
-    const encrypted = Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, encryptSecret(v)]));
+  registerSecret(secrets.registryPassword);
+  if (!stored.registryPassword && opts.save !== false) {
+    const encrypted = { ...stored, registryPassword: encryptSecret(secrets.registryPassword) };
     await writeFileAtomic(path, `${JSON.stringify(encrypted, null, 2)}\n`, 0o600);
   }
   return secrets;
+}
+
+/** Every string inside a JSON value. */
+function strings(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (value && typeof value === 'object') return Object.values(value).flatMap(strings);
+  return [];
+}
+
+/** What the driver's prepare returned on the last apply (decrypted, masked in logs), if anything. */
+export async function loadDriverState(name: string): Promise<unknown> {
+  const { driverState: path } = clusterPaths(name);
+  const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new InputError(`${path}: cannot read the distribution's state (${err.message})`);
+  });
+  if (text === undefined) return undefined;
+  const state = JSON.parse(decryptSecret(text.trim())) as unknown;
+  for (const s of strings(state)) registerSecret(s);
+  return state;
+}
+
+/** Keeps the driver's state encrypted (mode 0600) in the state dir. */
+export async function saveDriverState(name: string, state: unknown): Promise<void> {
+  for (const s of strings(state)) registerSecret(s);
+  await writeFileAtomic(clusterPaths(name).driverState, `${encryptSecret(JSON.stringify(state))}\n`, 0o600);
 }
 
 /** Forgets a cluster entirely (after `berth reset`). */

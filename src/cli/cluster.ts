@@ -20,7 +20,7 @@ export function registerScale(program: Command): void {
       .option(...clusterOption);
     addApplyFlags(cmd).action(
       async (flags: ApplyFlags & { masters?: string; nodes?: string; cluster: string }) => {
-        const { addHosts, deleteHosts } = await import('../apply/commands.js');
+        const { addHosts, deleteHosts } = await import('../apply/scale.js');
         const fn = verb === 'add' ? addHosts : deleteHosts;
         await fn(flags.cluster, flags.masters, flags.nodes, applyOptions(flags, interruptSignal()));
       },
@@ -36,7 +36,7 @@ export function registerReset(program: Command): void {
     .option('--dry-run', 'print what would be done, change nothing')
     .option('--accept-host-key', 'accept and record host keys that differ from the recorded ones')
     .action(async (flags: { cluster: string; dryRun?: boolean; acceptHostKey?: boolean }) => {
-      const { resetCluster } = await import('../apply/cluster.js');
+      const { resetCluster } = await import('../apply/reset-cluster.js');
       await resetCluster(flags.cluster, {
         dryRun: !!flags.dryRun,
         acceptNewHostKey: !!flags.acceptHostKey,
@@ -52,7 +52,7 @@ export function registerStatus(program: Command): void {
     .option(...clusterOption)
     .option('--json', 'print JSON')
     .action(async (flags: { cluster: string; json?: boolean }) => {
-      const { clusterStatus } = await import('../apply/commands.js');
+      const { clusterStatus } = await import('../apply/status.js');
       const { log } = await import('../util/log.js');
       const s = await clusterStatus(flags.cluster);
       if (flags.json) {
@@ -93,7 +93,7 @@ export function registerKubeconfig(program: Command): void {
     .option(...clusterOption)
     .option('--path', 'print the file path instead of the content')
     .action(async (flags: { cluster: string; path?: boolean }) => {
-      const { kubeconfigOf } = await import('../apply/commands.js');
+      const { kubeconfigOf } = await import('../apply/status.js');
       const k = await kubeconfigOf(flags.cluster);
       process.stdout.write(flags.path ? `${k.path}\n` : k.text);
     });

@@ -15,13 +15,23 @@ export function addRegistryFlags(cmd: Command): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option('--ca-file <path>', 'PEM file of extra CAs to trust (besides /etc/docker/certs.d/<host>/*.crt)');
+    .option('--ca-file <path>', 'PEM file of extra CAs to trust (besides /etc/docker/certs.d/<host>/*.crt)')
+    .option(
+      '--registries-conf <file>',
+      'containers-registries.conf (v2) for mirrors, blocked registries and search registries (default /etc/containers/registries.conf and registries.conf.d/)',
+    );
 }
 
 export function registryOptions(opts: {
   authfile?: string;
   insecureRegistry?: string[];
   caFile?: string;
+  registriesConf?: string;
 }): RegistryOptions {
-  return { authfile: opts.authfile, insecureRegistries: opts.insecureRegistry ?? [], caFile: opts.caFile };
+  return {
+    authfile: opts.authfile,
+    insecureRegistries: opts.insecureRegistry ?? [],
+    caFile: opts.caFile,
+    registriesConf: opts.registriesConf,
+  };
 }

@@ -13,7 +13,7 @@ export function registerRun(program: Command): void {
       const { clusterFromRunArgs } = await import('../clusterfile/index.js');
       const { runArgsFromFlags } = await import('./run-flags.js');
       const { registerSecret } = await import('../util/log.js');
-      const { runApply } = await import('../apply/commands.js');
+      const { runApply } = await import('../apply/apply-cluster.js');
       registerSecret(flags.passwd);
       registerSecret(flags.pkPasswd);
       let args = runArgsFromFlags(images, {
@@ -48,7 +48,7 @@ export function registerApply(program: Command): void {
     );
   addApplyFlags(apply).action(async (flags: ApplyFlags & { file: string; set: string[]; env: string[] }) => {
     const { loadClusterfile } = await import('../clusterfile/index.js');
-    const { applyLoaded } = await import('../apply/commands.js');
+    const { applyLoaded } = await import('../apply/apply-cluster.js');
     const loaded = await loadClusterfile(flags.file, { set: flags.set, env: flags.env });
     await applyLoaded(loaded, applyOptions(flags, interruptSignal()));
   });

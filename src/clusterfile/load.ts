@@ -13,7 +13,7 @@ import {
 } from './documents.js';
 import { isPureReference, referencedVariables } from './env-refs.js';
 import { parseEnvArg, parseSetOverride, type SetOverride } from './overrides.js';
-import { describeIssues, type FieldPath, formatPath, lineOf } from './positions.js';
+import { describeIssues, type FieldPath, formatPath, lineOf, UNKNOWN_FIELD } from './positions.js';
 import { type Cluster, clusterSchema } from './schema.js';
 import {
   envEntryPaths,
@@ -72,6 +72,12 @@ function firstLine(message: string): string {
   return (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
 }
 
+const MAX_NAMED = 4;
+
+/**
+ * One line naming every problem (up to a few): command-line flags first, then misspelt fields (a misspelt
+ * `hostz` is why `hosts` is missing), then in file order.
+ */
 function issueError(
   src: Source,
   located: Array<{ path: FieldPath; message: string }>,
@@ -82,18 +88,24 @@ function issueError(
     flag: flagFor(i.path),
     line: lineOf(src.doc, src.lines, i.path),
   }));
-  // Problems from command-line flags first, then in file order, so the message names the earliest one.
   withLines.sort(
-    (a, b) => Number(Boolean(b.flag)) - Number(Boolean(a.flag)) || (a.line ?? 0) - (b.line ?? 0),
+    (a, b) =>
+      Number(Boolean(b.flag)) - Number(Boolean(a.flag)) ||
+      Number(b.message === UNKNOWN_FIELD) - Number(a.message === UNKNOWN_FIELD) ||
+      (a.line ?? 0) - (b.line ?? 0),
   );
-  const first = withLines[0]!;
+  const [first, ...rest] = withLines;
+  const others = rest.slice(0, MAX_NAMED - 1).map((i) => {
+    const where = i.flag ?? (i.line === undefined ? '' : `line ${i.line} `);
+    return i.flag ? `${where}: ${i.message}` : `${where}${formatPath(i.path)}: ${i.message}`;
+  });
+  const unnamed = rest.length - others.length;
   const more =
-    withLines.length > 1
-      ? ` (and ${withLines.length - 1} more problem${withLines.length > 2 ? 's' : ''})`
-      : '';
-  if (first.flag) return new UsageError(`${first.flag}: ${first.message}${more}`);
-  const where = first.line === undefined ? src.file : `${src.file}:${first.line}`;
-  return new InputError(`${where}: ${formatPath(first.path)}: ${first.message}${more}`);
+    (others.length ? `; also ${others.join('; ')}` : '') +
+    (unnamed ? ` (and ${unnamed} more problem${unnamed > 1 ? 's' : ''})` : '');
+  if (first!.flag) return new UsageError(`${first!.flag}: ${first!.message}${more}`);
+  const where = first!.line === undefined ? src.file : `${src.file}:${first!.line}`;
+  return new InputError(`${where}: ${formatPath(first!.path)}: ${first!.message}${more}`);
 }
 
 function zodError(src: Source, error: z.ZodError, flagFor?: (path: FieldPath) => string | undefined): Error {

@@ -58,6 +58,8 @@ const article: Record<string, string> = {
   boolean: 'true or false',
 };
 
+export const UNKNOWN_FIELD = 'unknown field (misspelt?)';
+
 export interface LocatedIssue {
   path: PropertyKey[];
   message: string;
@@ -76,8 +78,7 @@ export function describeIssues(issues: ReadonlyArray<z.core.$ZodIssue>): Located
         : describeValue(value);
     switch (issue.code) {
       case 'unrecognized_keys':
-        for (const key of issue.keys)
-          out.push({ path: [...path, key], message: 'unknown field (misspelt?)' });
+        for (const key of issue.keys) out.push({ path: [...path, key], message: UNKNOWN_FIELD });
         break;
       case 'invalid_type':
         out.push({

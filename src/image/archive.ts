@@ -143,11 +143,17 @@ async function collectBlobs(store: ImageStore, d: Descriptor, out: Map<string, n
  * Loads every image of an archive (either format, gzip-compressed or not) and returns their names. A
  * load that fails (a truncated or corrupt archive, Ctrl-C) takes the blobs it stored out again.
  */
-export function loadImages(store: ImageStore, file: string): Promise<string[]> {
-  return store.undoOnFailure(() => loadArchive(store, file));
+export async function loadImages(store: ImageStore, file: string): Promise<string[]> {
+  const created = new Set<string>();
+  try {
+    return await loadArchive(store, file, created);
+  } catch (err) {
+    await store.discardBlobs(created).catch((e: unknown) => log.debug(`discard blobs: ${String(e)}`));
+    throw err;
+  }
 }
 
-async function loadArchive(store: ImageStore, file: string): Promise<string[]> {
+async function loadArchive(store: ImageStore, file: string, created: Set<string>): Promise<string[]> {
   const st = await stat(file).catch((err: unknown) => {
     throw localFileError(file, 'archive', err);
   });
@@ -168,13 +174,17 @@ async function loadArchive(store: ImageStore, file: string): Promise<string[]> {
       }
       const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
       if (m) {
-        await store.putBlob(entry as AsyncIterable<Uint8Array>, { digest: `sha256:${m[1]}`, size: h.size });
+        await store.putBlob(
+          entry as AsyncIterable<Uint8Array>,
+          { digest: `sha256:${m[1]}`, size: h.size },
+          created,
+        );
       } else if ((h.size ?? 0) <= smallFileLimit) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         small.set(name, Buffer.concat(chunks));
       } else {
-        large.set(name, await store.putBlob(entry as AsyncIterable<Uint8Array>));
+        large.set(name, await store.putBlob(entry as AsyncIterable<Uint8Array>, undefined, created));
       }
     }
   } catch (err) {
@@ -193,10 +203,10 @@ async function loadArchive(store: ImageStore, file: string): Promise<string[]> {
     if (known) return known;
     const data = small.get(path);
     if (!data) throw new InputError(`${file}: manifest.json names ${path}, which the archive lacks`);
-    return store.putBlob(data);
+    return store.putBlob(data, undefined, created);
   };
   const dockerManifest = small.get('manifest.json');
-  if (dockerManifest) return loadDocker(store, file, dockerManifest, blobOf);
+  if (dockerManifest) return loadDocker(store, file, dockerManifest, blobOf, created);
   const index = small.get('index.json');
   if (!index)
     throw new InputError(`${file}: neither index.json nor manifest.json found; not an image archive`);
@@ -233,6 +243,7 @@ async function loadDocker(
   file: string,
   bytes: Buffer,
   blobOf: (path: string) => Promise<{ digest: string; size: number }>,
+  created: Set<string>,
 ): Promise<string[]> {
   const entries = parseJson<Array<{ Config: string; RepoTags?: string[]; Layers: string[] }>>(
     bytes,
@@ -256,7 +267,7 @@ async function loadDocker(
       config: { mediaType: MediaType.ociConfig, ...config },
       layers,
     };
-    const m = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
+    const m = await store.putBlob(Buffer.from(JSON.stringify(manifest)), undefined, created);
     const desc: Descriptor = { mediaType: MediaType.ociManifest, ...m };
     if (!e.RepoTags?.length)
       log.warn(`${file}: image ${m.digest} has no RepoTags; tag it with berth tag ${m.digest} NAME`);

@@ -1,12 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
 import { EnvironmentError, errorMessage, InputError } from '../util/errors.js';
+import { log } from '../util/log.js';
 import { isNotInstalled, runProgram } from '../util/program.js';
 import { parseReference } from './reference.js';
 
 // The images a cluster image must carry in its registry/: listed by hand in images/shim/*, named in
-// `image:` fields of the YAML under manifests/, and in the charts under charts/ as helm renders them.
+// `image:` lines of the YAML under manifests/, and in the charts under charts/ as helm renders them.
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -29,24 +29,45 @@ async function filesBelow(dir: string, accept: (name: string) => boolean): Promi
   return out;
 }
 
-/** Every string value of an `image` key, at any depth. */
-function imageFields(node: unknown, out: string[]): void {
-  if (Array.isArray(node)) {
-    for (const v of node) imageFields(v, out);
-  } else if (node && typeof node === 'object') {
-    for (const [k, v] of Object.entries(node)) {
-      if (k === 'image' && typeof v === 'string' && v.trim()) out.push(v.trim());
-      else imageFields(v, out);
-    }
-  }
-}
+/** Values that follow `image:` but name no image: block scalars, anchors, aliases, tags, null. */
+const notAReference = /^([|>][-+0-9]*|[&*!].*|~|null|Null|NULL)$/;
 
+/**
+ * The image references in YAML text, found line by line as sealos finds them, so that manifests that are
+ * not strict YAML (duplicate keys, templates, several documents glued together) still give their images:
+ * a line whose key (the text before its first colon) ends with `image` names the image after the colon.
+ * Flow mappings (`[{ image: x }]`) are read too. Template expressions cannot be resolved at build time
+ * and are skipped with a warning; anything else that is not a reference fails with file:line.
+ */
 export function imagesInYaml(text: string, where: string): string[] {
   const out: string[] = [];
-  for (const doc of parseAllDocuments(text)) {
-    if (doc.errors.length > 0) throw new InputError(`${where}: ${doc.errors[0]?.message.split('\n')[0]}`);
-    imageFields(doc.toJS(), out);
-  }
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const at = `${where}:${i + 1}`;
+    const line = raw.replace(/\r$/, '');
+    if (/^\s*#/.test(line)) return;
+    const values: string[] = [];
+    const colon = line.indexOf(':');
+    const key = colon < 0 ? '' : line.slice(0, colon).replace(/["']/g, '').trim();
+    if (colon >= 0 && /(^|[\s-])[A-Za-z0-9_.-]*image$/.test(key) && !key.includes('#')) {
+      values.push(line.slice(colon + 1));
+    } else {
+      for (const m of line.matchAll(/[{,]\s*["']?[A-Za-z0-9_.-]*image["']?\s*:([^,}]*)/g))
+        values.push(m[1] as string);
+    }
+    for (const v of values) {
+      const value = v
+        .replace(/\s+#.*$/, '')
+        .replace(/["'\s]/g, '')
+        .replace(/[\]}]+$/, '');
+      if (value === '' || notAReference.test(value)) continue;
+      if (value.includes('{{')) {
+        log.warn(`${at}: image ${value} is a template expression; its image is not saved`);
+        continue;
+      }
+      out.push(checkReference(value, at));
+    }
+  });
   return out;
 }
 
@@ -83,8 +104,7 @@ export async function collectImageList(contextDir: string): Promise<string[]> {
   }
   for (const file of await filesBelow(join(contextDir, 'manifests'), (n) => /\.ya?ml$/.test(n))) {
     const where = relative(contextDir, file);
-    for (const ref of imagesInYaml(await readFile(file, 'utf8'), where))
-      found.push(checkReference(ref, where));
+    found.push(...imagesInYaml(await readFile(file, 'utf8'), where));
   }
   const charts = join(contextDir, 'charts');
   if (await isDir(charts)) {
@@ -92,8 +112,7 @@ export async function collectImageList(contextDir: string): Promise<string[]> {
       const chartDir = join(charts, name);
       if (!(await isDir(chartDir))) continue;
       const rendered = await helmTemplate(name, chartDir);
-      for (const ref of imagesInYaml(rendered, `charts/${name} (rendered)`))
-        found.push(checkReference(ref, `charts/${name}`));
+      found.push(...imagesInYaml(rendered, `charts/${name} (rendered)`));
     }
   }
   return [...new Set(found)];

@@ -19,10 +19,14 @@ export async function writeImage(
   config: ImageConfig | Uint8Array,
   layers: Descriptor[],
   name?: string,
+  /** Collects digests of blobs stored for the first time. */
+  created?: Set<string>,
 ): Promise<{ manifestDescriptor: Descriptor; configDescriptor: Descriptor }> {
   // Config bytes given as received keep their digest (the image id); an object is serialised here.
   const configBlob = await store.putBlob(
     config instanceof Uint8Array ? config : Buffer.from(JSON.stringify(config)),
+    undefined,
+    created,
   );
   const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, ...configBlob };
   const manifest: ImageManifest = {
@@ -31,7 +35,7 @@ export async function writeImage(
     config: configDescriptor,
     layers: layers.map(asOciLayer),
   };
-  const manifestBlob = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
+  const manifestBlob = await store.putBlob(Buffer.from(JSON.stringify(manifest)), undefined, created);
   const manifestDescriptor: Descriptor = { mediaType: MediaType.ociManifest, ...manifestBlob };
   if (name) await store.tag(name, manifestDescriptor);
   return { manifestDescriptor, configDescriptor };

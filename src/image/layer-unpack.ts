@@ -13,9 +13,10 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
+import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
 import tarStream from 'tar-stream';
 import { errorMessage, RegistryError } from '../util/errors.js';
 import { log } from '../util/log.js';
@@ -74,7 +75,7 @@ export async function openLayer(store: ImageStore, layer: Descriptor): Promise<R
   return openTar(store.blobPath(layer.digest), `layer ${layer.digest}`);
 }
 
-/** A tar file's uncompressed stream, gzip detected by its magic bytes; zstd is refused. */
+/** A tar file's uncompressed stream, gzip or zstd detected by its magic bytes. */
 export async function openTar(path: string, what: string): Promise<Readable> {
   const head = Buffer.alloc(4);
   const fh = await open(path, 'r').catch(() => {
@@ -93,10 +94,39 @@ export async function openTar(path: string, what: string): Promise<Readable> {
     return raw.pipe(gunzip);
   }
   if (head.readUInt32LE(0) === 0xfd2fb528) {
-    raw.destroy();
-    throw new RegistryError(`${what} is zstd-compressed, which berth cannot read; use gzip`);
+    const unzstd = zstdDecompressor();
+    unzstd.once('close', () => raw.destroy());
+    raw.once('error', (err) => unzstd.destroy(err));
+    return raw.pipe(unzstd);
   }
   return raw;
+}
+
+/** A streaming zstd decoder (pure JavaScript: no native add-on); reads concatenated frames as one stream. */
+function zstdDecompressor(): Transform {
+  const decoder = new ZstdDecompress();
+  const t = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      try {
+        decoder.push(chunk);
+        done();
+      } catch (err) {
+        done(new RegistryError(`zstd layer is corrupt: ${(err as Error).message}`));
+      }
+    },
+    flush(done) {
+      try {
+        decoder.push(new Uint8Array(0), true);
+        done();
+      } catch (err) {
+        done(new RegistryError(`zstd layer is corrupt or cut short: ${(err as Error).message}`));
+      }
+    },
+  });
+  decoder.ondata = (data) => {
+    t.push(Buffer.from(data));
+  };
+  return t;
 }
 
 /** Applies one uncompressed layer tar onto `root`. */
@@ -165,7 +195,12 @@ class LayerApplier {
       return;
     }
     if (base.startsWith(whiteoutPrefix)) {
-      const target = posix.join(parent, base.slice(whiteoutPrefix.length));
+      const hidden = base.slice(whiteoutPrefix.length);
+      // `.wh..` or `.wh...` would name the directory itself or its parent: removing it could reach
+      // outside the root.
+      if (hidden === '' || hidden === '.' || hidden === '..')
+        throw this.refuse(h.name ?? base, 'is a whiteout of no file (it names its own directory or parent)');
+      const target = posix.join(parent, hidden);
       if (!this.written.has(target)) {
         await rm(join(this.root, target), { recursive: true, force: true });
         this.checkedDirs.clear();

@@ -1,30 +1,32 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
 import tarStream from 'tar-stream';
+import { InputError } from '../util/errors.js';
 import { log } from '../util/log.js';
+import { parallelGzip, parallelZstd } from './parallel-compress.js';
 import type { ImageStore } from './store.js';
 import { type Descriptor, MediaType } from './types.js';
 
 // Layers berth writes are reproducible: the same files give the same bytes, hence the same digest.
-// Entries are sorted by path, owned by 0:0 with empty user/group names and a fixed mtime; the gzip stream
-// is cut into independent members compressed in parallel on the libuv pool (a multi-member gzip file is
-// plain gzip to every reader), so that compression, the bottleneck, uses every core.
+// Entries are sorted by path, owned by 0:0 (unless COPY --chown) with empty user/group names and a fixed
+// mtime; compression, the bottleneck, runs on every core (parallel-compress.ts).
 
 export interface LayerEntry {
   /** Path inside the layer, relative, `/`-separated, no trailing slash. */
   path: string;
   type: 'file' | 'dir' | 'symlink' | 'link';
   mode: number;
-  /** Host file to read a regular file's content from. */
+  /** Host file to read a regular file's content from (for a symlink: where the link was found). */
   source?: string;
   size?: number;
   /** Symlink target, or for a hard link the layer path of the first copy. */
   linkname?: string;
+  /** Owner in the layer; 0 unless COPY --chown said otherwise. */
+  uid?: number;
+  gid?: number;
 }
 
 export interface LayerWriteOptions {
@@ -32,7 +34,13 @@ export interface LayerWriteOptions {
   level?: number;
   /** Seconds since the epoch for every entry; default SOURCE_DATE_EPOCH, else 0. */
   mtime?: number;
+  /** gzip (the default, read by every runtime) or zstd (OCI's tar+zstd; containerd reads it). */
+  compression?: LayerCompression;
+  /** Collects the digest of a blob this call stored for the first time. */
+  created?: Set<string>;
 }
+
+export type LayerCompression = 'gzip' | 'zstd';
 
 export interface WrittenLayer {
   descriptor: Descriptor;
@@ -40,9 +48,6 @@ export interface WrittenLayer {
   /** Size of the uncompressed tar. */
   tarSize: number;
 }
-
-const chunkSize = 4 << 20;
-const gzipAsync = promisify(gzip);
 
 export function reproducibleMtime(): number {
   const env = process.env.SOURCE_DATE_EPOCH;
@@ -74,7 +79,7 @@ export async function collectTree(
         out.push({ path, type: 'dir', mode });
         await walk(childAbs, childRel);
       } else if (st.isSymbolicLink()) {
-        out.push({ path, type: 'symlink', mode, linkname: await readlink(childAbs) });
+        out.push({ path, type: 'symlink', mode, linkname: await readlink(childAbs), source: childAbs });
       } else if (st.isFile()) {
         const key = `${st.dev}:${st.ino}`;
         const first = st.nlink > 1 ? inodes.get(key) : undefined;
@@ -116,7 +121,7 @@ export function withParents(entries: LayerEntry[]): LayerEntry[] {
   return out;
 }
 
-/** Writes entries (sorted here) as one gzip layer into the store, streaming. */
+/** Writes entries (sorted here) as one compressed layer into the store, streaming. */
 export async function writeLayer(
   store: ImageStore,
   entries: LayerEntry[],
@@ -138,10 +143,18 @@ export async function writeLayer(
       yield chunk;
     }
   }
-  const blob = await store.putBlob(parallelGzip(tapped(), options.level ?? 1));
+  const zstd = options.compression === 'zstd';
+  const compressed = zstd
+    ? parallelZstd(tapped(), options.level ?? 3)
+    : parallelGzip(tapped(), options.level ?? 1);
+  const blob = await store.putBlob(compressed, undefined, options.created);
   await filling;
   return {
-    descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size },
+    descriptor: {
+      mediaType: zstd ? MediaType.ociLayerZstd : MediaType.ociLayerGzip,
+      digest: blob.digest,
+      size: blob.size,
+    },
     diffId: `sha256:${diff.digest('hex')}`,
     tarSize,
   };
@@ -154,13 +167,50 @@ function dedupe(entries: LayerEntry[]): LayerEntry[] {
   return [...byPath.values()];
 }
 
+/** Files up to this size are read whole, a few ahead of the packer, instead of streamed. */
+const smallFile = 256 << 10;
+const readAhead = 16;
+
 async function fillPack(pack: tarStream.Pack, entries: LayerEntry[], mtime: Date): Promise<void> {
-  const base = { mtime, uid: 0, gid: 0, uname: '', gname: '' };
-  for (const e of entries) {
-    if (e.type === 'file') {
+  const base = { mtime, uname: '', gname: '' };
+  // Small files dominate a cluster image by count: reading them whole and ahead of time keeps the
+  // per-file cost of opening a stream off the critical path.
+  const reads = new Map<number, Promise<Buffer>>();
+  const startRead = (i: number) => {
+    const e = entries[i];
+    if (e?.type !== 'file' || !e.source || (e.size ?? 0) === 0 || (e.size ?? 0) > smallFile) return;
+    const p = readFile(e.source);
+    p.catch(() => undefined);
+    reads.set(i, p);
+  };
+  for (let i = 0; i < readAhead; i++) startRead(i);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as LayerEntry;
+    startRead(i + readAhead);
+    const owner = { uid: e.uid ?? 0, gid: e.gid ?? 0 };
+    const whole = reads.get(i);
+    reads.delete(i);
+    if (whole) {
+      const data = await whole;
+      if (data.length !== e.size)
+        throw new InputError(
+          `${e.source}: changed size while being packed (${e.size} -> ${data.length} bytes); build again`,
+        );
+      await new Promise<void>((resolve, reject) => {
+        const header = {
+          ...base,
+          ...owner,
+          name: e.path,
+          mode: e.mode,
+          size: data.length,
+          type: 'file' as const,
+        };
+        pack.entry(header, data, (err) => (err ? reject(err) : resolve()));
+      });
+    } else if (e.type === 'file') {
       const size = e.size ?? 0;
       await new Promise<void>((resolve, reject) => {
-        const header = { ...base, name: e.path, mode: e.mode, size, type: 'file' as const };
+        const header = { ...base, ...owner, name: e.path, mode: e.mode, size, type: 'file' as const };
         const done = (err?: Error | null) => (err ? reject(err) : resolve());
         if (size === 0 || !e.source) pack.entry(header, Buffer.alloc(0), done);
         else {
@@ -174,6 +224,7 @@ async function fillPack(pack: tarStream.Pack, entries: LayerEntry[], mtime: Date
         pack.entry(
           {
             ...base,
+            ...owner,
             name: e.type === 'dir' ? `${e.path}/` : e.path,
             mode: e.mode,
             type,
@@ -185,43 +236,4 @@ async function fillPack(pack: tarStream.Pack, entries: LayerEntry[], mtime: Date
       });
     }
   }
-}
-
-/**
- * gzip in independent members of `chunkSize` input bytes, up to `concurrency` compressed at once; output
- * order is input order, so the result is deterministic.
- */
-export async function* parallelGzip(
-  source: AsyncIterable<Uint8Array>,
-  level: number,
-  concurrency = 4,
-): AsyncGenerator<Buffer> {
-  const pending: Array<Promise<Buffer>> = [];
-  // Members are cut at exact multiples of chunkSize whatever sizes the chunks arrive in, or the output
-  // would depend on read timing.
-  let buf = Buffer.allocUnsafe(chunkSize);
-  let filled = 0;
-  const launch = () => {
-    const p = gzipAsync(buf.subarray(0, filled), { level });
-    // Rejections are observed when the promise is awaited in order below.
-    p.catch(() => undefined);
-    pending.push(p);
-    buf = Buffer.allocUnsafe(chunkSize);
-    filled = 0;
-  };
-  for await (const chunk of source) {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(chunk.length - offset, chunkSize - filled);
-      buf.set(chunk.subarray(offset, offset + n), filled);
-      filled += n;
-      offset += n;
-      if (filled === chunkSize) {
-        launch();
-        while (pending.length >= concurrency) yield await (pending.shift() as Promise<Buffer>);
-      }
-    }
-  }
-  if (filled > 0 || pending.length === 0) launch();
-  while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
 }

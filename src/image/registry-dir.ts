@@ -8,6 +8,13 @@ import { formatBytes, startProgress } from '../util/progress.js';
 import { mirrorRepository, parseReference } from './reference.js';
 import { RegistryClient, type RegistryOptions } from './registry/client.js';
 import { downloadBlob } from './registry/download.js';
+import {
+  fromFirstSource,
+  loadRegistriesConf,
+  type PullSource,
+  pullSources,
+  sourceOptions,
+} from './registry/registries-conf.js';
 import { chooseChildren, fetchImageTree, type ImageTree, manifestBlobs } from './registry/tree.js';
 import type { Descriptor, ImageIndex, ImageManifest, Platform } from './types.js';
 
@@ -140,17 +147,21 @@ export async function saveImagesToRegistryDir(
   const maxParallel = opts.maxParallel ?? 5;
   const limit = limiter(maxParallel);
   const clients = new Map<string, RegistryClient>();
-  const clientFor = (registry: string) => {
-    let c = clients.get(registry);
+  const clientFor = (source: PullSource) => {
+    const key = `${source.registry}|${source.insecure}`;
+    let c = clients.get(key);
     if (!c) {
-      c = new RegistryClient(registry, opts);
-      clients.set(registry, c);
+      c = new RegistryClient(source.registry, sourceOptions(opts, source));
+      clients.set(key, c);
     }
     return c;
   };
   const blobJobs = new Map<string, Promise<void>>();
   const result: SaveImagesResult = { saved: [], skipped: [], downloaded: 0 };
   const unique = [...new Set(refs)];
+  // A blocked registry or a bad registries.conf fails before anything is fetched.
+  const conf = await loadRegistriesConf(opts.registriesConf);
+  for (const text of unique) pullSources(conf, text);
   const progress = startProgress(`save ${unique.length} images`, 0, 'bytes');
   let total = 0;
   let done = 0;
@@ -189,11 +200,15 @@ export async function saveImagesToRegistryDir(
       result.skipped.push(text);
       return;
     }
-    const client = clientFor(ref.registry);
-    const tree: ImageTree = await limit(() =>
-      fetchImageTree(client, ref.repository, reference, { platforms: opts.platforms }),
-    );
-    await Promise.all(tree.blobs.map((b) => fetchBlob(client, ref.repository, b)));
+    // Mirrors from registries.conf first; the image is stored under its own repository all the same.
+    const { client, source, tree } = await fromFirstSource(text, opts.registriesConf, async (source) => {
+      const client = clientFor(source);
+      const tree: ImageTree = await limit(() =>
+        fetchImageTree(client, source.repository, reference, { platforms: opts.platforms }),
+      );
+      return { client, source, tree };
+    });
+    await Promise.all(tree.blobs.map((b) => fetchBlob(client, source.repository, b)));
     const manifests = [...tree.children, tree.top];
     for (const m of manifests) {
       if ((await sizeOf(layout.blobData(m.digest))) !== m.bytes.length)

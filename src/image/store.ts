@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash, randomBytes } from 'node:crypto';
 import { appendFileSync, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -8,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
@@ -28,10 +28,8 @@ import {
 // Two berth processes may use it at once. Blob writes need no lock (same digest = same bytes, rename is
 // atomic). gc takes the index lock and spares blobs that a live process has written or looked at
 // ("leases", one file per process listing digests), so a pull that has stored blobs but not yet tagged
-// them keeps them.
-// A blob write stops when the process is interrupted (Ctrl-C), and its partial ingest file goes with it.
-// Work run by `undoOnFailure` takes back the blobs it added when it fails, so that a failed or interrupted
-// build or load leaves the store as it found it.
+// them keeps them. A blob write stops when the process is interrupted (Ctrl-C), and its partial ingest
+// file goes with it.
 
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
@@ -44,17 +42,12 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-export function sha256Digest(data: Uint8Array | string): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
-}
+export { sha256Digest } from '../util/files.js';
 
 /** Canonical name of a reference as the store keys it (`docker.io/library/x:latest`). */
 export function canonicalName(ref: string): string {
   return formatReference(parseReference(ref));
 }
-
-/** The blobs added by the current `undoOnFailure` call, seen through the async calls it makes. */
-const addedBlobs = new AsyncLocalStorage<Set<string>>();
 
 export class ImageStore {
   readonly root: string;
@@ -88,6 +81,8 @@ export class ImageStore {
   async putBlob(
     data: Uint8Array | AsyncIterable<Uint8Array>,
     expected?: { digest: string; size?: number },
+    /** Collects the digest when the blob was not stored before (so that a failed build can discard it). */
+    created?: Set<string>,
   ): Promise<{ digest: string; size: number }> {
     await this.init();
     if (expected) this.blobPath(expected.digest);
@@ -119,8 +114,7 @@ export class ImageStore {
         throw new RegistryError(`blob ${digest}: expected ${expected.size} bytes, got ${size}`);
       }
       await this.lease(digest);
-      const added = addedBlobs.getStore();
-      if (added && !(await exists(this.blobPath(digest)))) added.add(digest);
+      if (created && !(await exists(this.blobPath(digest)))) created.add(digest);
       // Renaming over an existing copy (same bytes) also refreshes its ctime, which a concurrent gc
       // reads as "in use".
       await rename(tmp, this.blobPath(digest));
@@ -130,20 +124,6 @@ export class ImageStore {
       throw err;
     } finally {
       forget();
-    }
-  }
-
-  /**
-   * Runs `work`; when it throws, the blobs it added to the store (not those that were there already) and
-   * that no image name reaches are removed again before the error goes on.
-   */
-  async undoOnFailure<T>(work: () => Promise<T>): Promise<T> {
-    const added = new Set<string>();
-    try {
-      return await addedBlobs.run(added, work);
-    } catch (err) {
-      await this.discard(added);
-      throw err;
     }
   }
 
@@ -267,15 +247,20 @@ export class ImageStore {
     }
   }
 
-  /** Removes those of `digests` that no name reaches and no other live process has leased. */
-  private async discard(digests: Set<string>): Promise<void> {
-    if (digests.size === 0) return;
+  /**
+   * Removes blobs that a failed operation of this process created, unless an image name or another live
+   * process now relies on them: a failed build leaves the store as it found it.
+   */
+  async discardBlobs(digests: Iterable<string>): Promise<void> {
+    const wanted = [...new Set(digests)];
+    if (wanted.length === 0) return;
+    await this.init();
     const release = await this.lock();
     try {
       const keep = new Set<string>();
       for (const d of (await this.readIndex()).manifests) await this.mark(d, keep);
       for (const d of await this.liveLeases(this.leasePath)) keep.add(d);
-      for (const d of digests) if (!keep.has(d)) await rm(this.blobPath(d), { force: true });
+      for (const d of wanted) if (!keep.has(d)) await rm(this.blobPath(d), { force: true });
     } finally {
       await release();
     }
@@ -423,7 +408,6 @@ export class ImageStore {
     appendFileSync(this.leasePath, `${digest}\n`);
   }
 
-  /** Digests leased by live processes, leaving out the lease file `except`. */
   private async liveLeases(except?: string): Promise<Set<string>> {
     const out = new Set<string>();
     const dir = join(this.root, 'leases');
@@ -480,14 +464,5 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,3 +1,5 @@
+import { UsageError } from '../util/errors.js';
+
 // OCI image-spec and Docker schema 2 shapes that berth reads and writes. Manifests and indexes are kept as
 // the exact bytes received (their digest is the sha256 of those bytes); these types describe their JSON.
 
@@ -71,6 +73,9 @@ export interface ImageConfig {
     Labels?: Record<string, string>;
     WorkingDir?: string;
     User?: string;
+    ExposedPorts?: Record<string, Record<string, never>>;
+    Volumes?: Record<string, Record<string, never>>;
+    StopSignal?: string;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history?: Array<{ created?: string; created_by?: string; comment?: string; empty_layer?: boolean }>;
@@ -83,11 +88,24 @@ export function hostPlatform(): Platform {
   return { os: 'linux', architecture: arch };
 }
 
-/** Parses `os/arch[/variant]` (or just `arch`) as given to --platform. */
+const knownOs = ['linux', 'windows', 'darwin', 'freebsd'];
+const knownArch = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64'];
+
+/** Parses `os/arch[/variant]` (or just `arch`) as given to --platform; OS and architecture must be known. */
 export function parsePlatform(text: string): Platform {
   const parts = text.split('/');
-  if (parts.length === 1) return { os: 'linux', architecture: parts[0] as string };
+  if (parts.length === 1) parts.unshift('linux');
   const [os, architecture, variant] = parts as [string, string, string | undefined];
+  if (parts.length > 3 || !os || !architecture || variant === '')
+    throw new UsageError(`--platform ${text}: want OS/ARCH[/VARIANT], e.g. linux/amd64`);
+  if (!knownOs.includes(os))
+    throw new UsageError(
+      `--platform ${text}: unknown OS ${JSON.stringify(os)} (known: ${knownOs.join(', ')})`,
+    );
+  if (!knownArch.includes(architecture))
+    throw new UsageError(
+      `--platform ${text}: unknown architecture ${JSON.stringify(architecture)} (known: ${knownArch.join(', ')})`,
+    );
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 

@@ -3,9 +3,10 @@
 
 import bcrypt from 'bcryptjs';
 import { stringify } from 'yaml';
-import { installService, type ServiceLayout, type ServiceSpec } from '../runtime/services.js';
-import { shq } from '../runtime/shell.js';
-import type { HostAction } from '../runtime/types.js';
+import type { HostAction } from '../host/action.js';
+import { installService, type ServiceLayout, type ServiceSpec } from '../host/services.js';
+import { waitForPortCommand } from '../host/wait-port.js';
+import { shellQuote } from '../util/shell.js';
 
 export const registryServiceName = 'berth-registry';
 
@@ -53,7 +54,7 @@ export function htpasswdLine(username: string, password: string): string {
 
 /** The service running the registry: the image's own binary if it has one, else the host's. */
 export function registryServiceSpec(o: Pick<RegistryServerOptions, 'rootfsDir' | 'configDir'>): ServiceSpec {
-  const candidates = [`${o.rootfsDir}/cri/registry`, 'registry', 'docker-registry'].map(shq).join(' ');
+  const candidates = [`${o.rootfsDir}/cri/registry`, 'registry', 'docker-registry'].map(shellQuote).join(' ');
   return {
     name: registryServiceName,
     description: 'berth cluster image registry',
@@ -62,7 +63,7 @@ export function registryServiceSpec(o: Pick<RegistryServerOptions, 'rootfsDir' |
       `for c in ${candidates}; do if command -v "$c" >/dev/null 2>&1; then bin=$c; break; fi; done`,
       `[ -n "$bin" ] || { echo "no registry program: the image has no cri/registry and neither registry nor docker-registry is installed" >&2; exit 1; }`,
     ].join('\n'),
-    command: `"$bin" serve ${shq(`${o.configDir}/config.yml`)}`,
+    command: `"$bin" serve ${shellQuote(`${o.configDir}/config.yml`)}`,
   };
 }
 
@@ -77,28 +78,10 @@ export function registryServerAction(o: RegistryServerOptions, layout?: ServiceL
       ...(service.files ?? []),
     ],
     commands: [
-      `mkdir -p ${shq(o.dataDir)}`,
+      `mkdir -p ${shellQuote(o.dataDir)}`,
       ...(service.commands ?? []),
       waitForPortCommand('127.0.0.1', o.port, 30, `registry on port ${o.port} did not answer within 30 s`),
     ],
     secrets: [o.password],
   };
-}
-
-/** Portable TCP probe (no bash /dev/tcp in dash, no -z in busybox nc): a sh function named `probe`. */
-export const tcpProbeFunction = `probe() {
-  if command -v nc >/dev/null 2>&1 && nc -h 2>&1 | grep -q -- ' -z'; then nc -z -w1 "$1" "$2" </dev/null >/dev/null 2>&1
-  elif command -v bash >/dev/null 2>&1; then timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" 2>/dev/null
-  else timeout 2 busybox nc -w1 "$1" "$2" </dev/null >/dev/null 2>&1
-  fi
-}`;
-
-export function waitForPortCommand(host: string, port: number, seconds: number, failure: string): string {
-  return `${tcpProbeFunction}
-i=0
-until probe ${shq(host)} ${port}; do
-  i=$((i + 1))
-  if [ $i -ge ${seconds * 2} ]; then echo ${shq(failure)} >&2; exit 1; fi
-  sleep 0.5
-done`;
 }

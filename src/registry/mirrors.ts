@@ -5,7 +5,17 @@
 // mirror request for docker.io carries.
 
 import { stringify } from 'yaml';
-import type { FileSpec, RegistryEndpoint } from '../runtime/types.js';
+import type { FileSpec } from '../host/action.js';
+
+/** How every host reaches the cluster registry. */
+export interface RegistryEndpoint {
+  /** Name every host resolves to the registry host, e.g. sealos.hub. */
+  domain: string;
+  port: number;
+  hostIp: string;
+  username: string;
+  password: string;
+}
 
 /** Registries redirected to the cluster registry, with their upstream servers. */
 export const mirroredRegistries: Record<string, string> = {

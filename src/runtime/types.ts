@@ -1,48 +1,52 @@
-// The contract between the phases (which hold SSH connections) and a distribution driver (which only
-// builds files and shell). Everything a driver returns is data, so a dry run can print it and a unit test
-// can inspect or execute it.
+// The contract between the apply engine (which holds the SSH connections and the journal) and a
+// distribution driver (which only builds files and shell). Everything a driver returns is data, so a dry
+// run can print it and a unit test can inspect or execute it. docs/architecture.md shows a driver step.
 
-/** A file a phase writes on a host (atomically, creating parent directories), before the commands run. */
-export interface FileSpec {
-  path: string;
-  content: string;
-  /** Octal permission bits, e.g. 0o600; 0o644 when absent. */
-  mode?: number;
-}
+import type { HostAction } from '../host/action.js';
+import type { RegistryEndpoint } from '../registry/mirrors.js';
+import type { KubeVersion } from './kube-version.js';
 
-/**
- * Work for one host: write `files`, then run each of `commands` in order as root with `sh -e -c`,
- * stopping at the first non-zero exit.
- */
-export interface HostAction {
-  files?: FileSpec[];
-  commands?: string[];
-  description: string;
-  /** Values inside files/commands that must be masked in every log line (register them before running). */
-  secrets?: string[];
-}
-
-/** A HostAction bound to the host it is for. */
+/** A HostAction for one host, with its identity in the journal. */
 export interface HostStep extends HostAction {
   host: string;
+  /** Stable id of the step on its host (`init`, `join`, ...): the journal remembers it as done. */
+  id: string;
+  /**
+   * What decides whether a done step must run again: the whole action when absent. A driver leaves out
+   * values that change from one apply to the next without changing the result (a fresh join token).
+   */
+  inputs?: unknown;
+  /**
+   * Values the step reads back from its host after its commands: name -> sh printing the value on stdout.
+   * berth masks them in every log line and keeps them (encrypted) with the journal; steps planned later
+   * use them through stepOutput().
+   */
+  outputs?: Record<string, string>;
+  /**
+   * The step runs whenever it is planned and is not journaled (removing a node through a master). With
+   * `outputs` it runs only when a step still to do in the same plan uses them (a fresh join token).
+   */
+  always?: boolean;
 }
 
+/** What the facts phase learnt about a host, as the drivers see it. */
 export interface ClusterHost {
   ip: string;
   hostname?: string;
   roles: string[];
+  /** OCI architecture name: amd64, arm64. */
+  arch?: string;
+  /** /etc/os-release ID and VERSION_ID, e.g. debian 12. */
+  os?: { id: string; version: string };
+  /** systemd when it runs as PID 1, else berth's own supervisor runs services. */
+  init?: 'systemd' | 'other';
+  /** The cgroup driver a kubelet must use there: systemd with systemd on cgroup v2, else cgroupfs. */
+  cgroupDriver?: 'systemd' | 'cgroupfs';
+  /** A container runtime socket already present on the host, if any. */
+  criSocket?: string;
 }
 
-export interface RegistryEndpoint {
-  /** Name every host resolves to the registry host, e.g. sealos.hub. */
-  domain: string;
-  port: number;
-  hostIp: string;
-  username: string;
-  password: string;
-}
-
-export interface RuntimeContext {
+export interface RuntimeContext<S = unknown> {
   clusterName: string;
   /** The image root filesystem on every host, e.g. /var/lib/berth/<cluster>/rootfs. */
   rootfsDir: string;
@@ -54,13 +58,18 @@ export interface RuntimeContext {
   vip: string;
   apiServerDomain: 'apiserver.cluster.local';
   apiPort: number;
-  /** The distribution's config documents from the Clusterfile. */
+  /** The Kubernetes version of the cluster image (its `version` label), when it declares one. */
+  kubeVersion?: KubeVersion;
+  /** The Clusterfile documents of the kinds the driver claims (RuntimeDefaults.configKinds). */
   distributionConfig: Record<string, unknown>[];
-  /** The image's default distribution config file content (YAML), e.g. etc/k3s.yml. */
+  /** The image's default distribution config (the first of RuntimeDefaults.configFiles it has). */
   imageDefaultConfig?: string;
-  /** Generated and kept encrypted by the state layer. */
-  secrets: { token: string; agentToken?: string };
+  /** What the driver's prepare returned; berth keeps it encrypted in the cluster's state dir. */
+  state: S;
 }
+
+/** Everything of the context but the driver's own state, which prepare makes. */
+export type PrepareContext = Omit<RuntimeContext, 'state'>;
 
 export interface KubeconfigSource {
   /** Where the admin kubeconfig lives on the first master. */
@@ -69,26 +78,38 @@ export interface KubeconfigSource {
   rewrite(content: string): string;
 }
 
-export interface Runtime {
+/** What a driver brings of its own, so that no generic phase names a distribution's paths or kinds. */
+export interface RuntimeDefaults {
+  /** Files of the image root holding the distribution's default config, the first found wins. */
+  configFiles: readonly string[];
+  /** Kinds of Clusterfile documents that configure this distribution. */
+  configKinds: readonly string[];
+  /** Paths on a host that the driver's reset removes (listed by reset --dry-run). */
+  resetPaths: readonly string[];
+}
+
+export interface Runtime<S = unknown> {
   readonly name: string;
+  readonly defaults: RuntimeDefaults;
+  /**
+   * Runs on the machine running berth before any host is touched: checks the Kubernetes version (one
+   * line for an unsupported one) and makes what the driver must keep between applies (tokens, a CA).
+   * `previous` is what it returned on the last apply, undefined for a new cluster. The result must be
+   * plain JSON; every string in it is masked in logs.
+   */
+  prepare(ctx: PrepareContext, previous: S | undefined): Promise<S>;
   /** Brings up the first master. */
-  init(ctx: RuntimeContext): HostStep[];
-  /** One entry per master; the caller runs them one after another, in order. */
-  joinMasters(ctx: RuntimeContext, hosts: ClusterHost[]): HostStep[];
-  /** The caller may run these in parallel. */
-  joinNodes(ctx: RuntimeContext, hosts: ClusterHost[]): HostStep[];
+  init(ctx: RuntimeContext<S>): HostStep[];
+  /** One entry per master; the engine runs them one after another, in order. */
+  joinMasters(ctx: RuntimeContext<S>, hosts: ClusterHost[]): HostStep[];
+  /** The engine may run these in parallel. */
+  joinNodes(ctx: RuntimeContext<S>, hosts: ClusterHost[]): HostStep[];
   /** Removes the masters from the cluster (run on a remaining master) and resets them. */
-  deleteMasters(ctx: RuntimeContext, hosts: ClusterHost[]): HostStep[];
-  deleteNodes(ctx: RuntimeContext, hosts: ClusterHost[]): HostStep[];
-  /** Undoes everything the distribution and berth's host pieces made on the host. */
-  reset(ctx: RuntimeContext, host: ClusterHost): HostAction;
-  /** Steps in order: masters one at a time, then nodes. */
-  upgrade(ctx: RuntimeContext, version: string): HostStep[];
-  /** The token a new server joins with. */
-  joinToken(ctx: RuntimeContext): string;
-  kubeconfig(ctx: RuntimeContext): KubeconfigSource;
-  /** Certificate files on a master whose expiry is worth checking. */
-  certificates(ctx: RuntimeContext): string[];
+  deleteMasters(ctx: RuntimeContext<S>, hosts: ClusterHost[]): HostStep[];
+  deleteNodes(ctx: RuntimeContext<S>, hosts: ClusterHost[]): HostStep[];
+  /** Undoes everything the distribution made on the host. */
+  reset(ctx: RuntimeContext<S>, host: ClusterHost): HostAction;
+  kubeconfig(ctx: RuntimeContext<S>): KubeconfigSource;
   /** Points the node-local API balancer of `node` at the current masters. */
-  nodeBalancingSync(ctx: RuntimeContext, node: ClusterHost): HostAction;
+  nodeBalancingSync(ctx: RuntimeContext<S>, node: ClusterHost): HostAction;
 }

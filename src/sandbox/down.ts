@@ -1,7 +1,8 @@
 import { readdir, rm, rmdir } from 'node:fs/promises';
 import { NotFoundError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { settleLimit } from '../util/pool.js';
-import { deleteLink, deleteNetns, isMountPoint, netnsDir, pathExists } from './network.js';
+import { deleteLink, deleteNetns, isMountPoint, netnsDir } from './network.js';
 import { checkSandboxEnvironment } from './preflight.js';
 import { killHostProcesses } from './processes.js';
 import { runProgram } from './run.js';
@@ -28,7 +29,7 @@ export async function teardown(rec: SandboxRecord): Promise<void> {
 // iproute2 mounts /run/netns on first use and never removes it. When this sandbox caused that mount and
 // no namespace is left in it, remove it; a plain umount fails harmlessly if someone is using it.
 async function removeNetnsDirIfUnused(): Promise<void> {
-  if (!(await pathExists(netnsDir))) return;
+  if (!(await exists(netnsDir))) return;
   if ((await readdir(netnsDir)).length > 0) return;
   if (await isMountPoint(netnsDir)) await runProgram('umount', [netnsDir]);
   if (!(await isMountPoint(netnsDir))) await rmdir(netnsDir).catch(() => {});
@@ -38,7 +39,7 @@ async function removeNetnsDirIfUnused(): Promise<void> {
 export async function sandboxDown(name: string): Promise<void> {
   checkSandboxName(name);
   const dir = sandboxDir(name);
-  if (!(await pathExists(dir))) {
+  if (!(await exists(dir))) {
     throw new NotFoundError(`sandbox ${name} does not exist (see berth sandbox ls)`);
   }
   await checkSandboxEnvironment();

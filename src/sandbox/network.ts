@@ -1,25 +1,17 @@
-import { access, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { EnvironmentError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { tbfArgs } from './rate.js';
 import { mustRun, runProgram } from './run.js';
 
 export const netnsDir = '/run/netns';
-
-export async function pathExists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export async function linkExists(dev: string): Promise<boolean> {
   return (await runProgram('ip', ['link', 'show', 'dev', dev])).code === 0;
 }
 
 export async function netnsExists(netns: string): Promise<boolean> {
-  return pathExists(`${netnsDir}/${netns}`);
+  return exists(`${netnsDir}/${netns}`);
 }
 
 /**

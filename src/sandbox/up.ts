@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
+import { exists } from '../util/files.js';
 import { log, registerSecret } from '../util/log.js';
 import { mapLimit } from '../util/pool.js';
 import { encryptSecret } from '../util/secrets.js';
 import { type BootPlan, bootScript, sshdConfig, startHost, waitForSsh } from './boot.js';
 import { teardown } from './down.js';
-import { createBridge, createHostLinks, isMountPoint, netnsDir, netnsExists, pathExists } from './network.js';
+import { createBridge, createHostLinks, isMountPoint, netnsDir, netnsExists } from './network.js';
 import { checkSandboxEnvironment } from './preflight.js';
 import { parseRate } from './rate.js';
 import { mustRun } from './run.js';
@@ -80,7 +81,7 @@ export async function sandboxUp(opts: SandboxUpOptions): Promise<Sandbox> {
   checkOptions(opts);
   await checkSandboxEnvironment();
   const dir = sandboxDir(opts.name);
-  if (await pathExists(dir)) throw alreadyExists(opts.name);
+  if (await exists(dir)) throw alreadyExists(opts.name);
 
   let subnet: Cidr;
   if (opts.subnet) {

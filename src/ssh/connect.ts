@@ -35,19 +35,19 @@ function hostKeyAlgorithms(known: string[]): string[] {
   return [...new Set([...first, ...DEFAULT_HOST_KEY_ALGORITHMS])];
 }
 
-function authMethods(spec: HostSpec): string[] {
+function authMethods(spec: HostSpec, privateKey: string | undefined): string[] {
   const methods: string[] = [];
-  if (spec.privateKey || spec.privateKeyPath) methods.push('publickey');
+  if (privateKey) methods.push('publickey');
   if (spec.agent) methods.push('agent');
   if (spec.password !== undefined) methods.push('password', 'keyboard-interactive');
   return methods;
 }
 
-function describeFailure(spec: HostSpec, err: unknown, timeoutMs: number): string {
+function describeFailure(spec: HostSpec, methods: string[], err: unknown, timeoutMs: number): string {
   const e = err as NodeJS.ErrnoException & { level?: string };
   const port = hostPort(spec);
   if (e.level === 'client-authentication') {
-    const tried = authMethods(spec).filter((m) => m !== 'keyboard-interactive');
+    const tried = methods.filter((m) => m !== 'keyboard-interactive');
     return `user ${hostUser(spec)} was refused (tried ${tried.join(', ') || 'no credentials'}); check the user, password or key`;
   }
   if (e.level === 'client-timeout')
@@ -67,12 +67,21 @@ function describeFailure(spec: HostSpec, err: unknown, timeoutMs: number): strin
   return `SSH connection failed: ${errorMessage(err)}`;
 }
 
+/**
+ * The key to offer. A key file that does not exist, named together with a password, is skipped: sealos
+ * writes `pk: /root/.ssh/id_rsa` into every Clusterfile it generates, and logs in by password when the file
+ * is absent. Any other unreadable key file is an error.
+ */
 async function loadPrivateKey(spec: HostSpec): Promise<string | undefined> {
   if (spec.privateKey) return spec.privateKey;
   if (!spec.privateKeyPath) return undefined;
   try {
     return await readFile(spec.privateKeyPath, 'utf8');
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && spec.password !== undefined) {
+      log.debug(`${hostLabel(spec)}: no key file ${spec.privateKeyPath}; logging in with the password`);
+      return undefined;
+    }
     throw new ConnectError(
       hostLabel(spec),
       `cannot read private key ${spec.privateKeyPath}: ${errorMessage(err)}`,
@@ -91,6 +100,7 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
   registerSecret(spec.passphrase);
   registerSecret(spec.sudoPassword);
   const privateKey = await loadPrivateKey(spec);
+  const methods = authMethods(spec, privateKey);
   const pattern = hostPattern(spec.host, hostPort(spec));
   const { entries } = await opts.knownHosts.read();
   let hostKeyError: HostKeyError | undefined;
@@ -143,7 +153,7 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
       ) as never,
     },
     hostVerifier: (key: Buffer) => verify(key),
-    authHandler: authMethods(spec) as never,
+    authHandler: methods as never,
   };
 
   await new Promise<void>((resolve, reject) => {
@@ -157,7 +167,7 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
         hostKeyError ??
           (err instanceof ConnectError
             ? err
-            : new ConnectError(label, describeFailure(spec, err, opts.timeoutMs), { cause: err })),
+            : new ConnectError(label, describeFailure(spec, methods, err, opts.timeoutMs), { cause: err })),
       );
     };
     // ssh2's readyTimeout starts after DNS; this one bounds the whole attempt.

@@ -30,6 +30,11 @@ export function parseKnownHosts(text: string): { entries: KnownHostKey[]; otherL
     }
     const [patterns, type, b64] = fields as [string, string, string];
     const key = Buffer.from(b64, 'base64');
+    // Not base64 of a key (Buffer.from skips what is not base64): kept as it is, matched by nothing.
+    if (key.length === 0 || key.toString('base64').replace(/=+$/, '') !== b64.replace(/=+$/, '')) {
+      otherLines.push(line);
+      continue;
+    }
     for (const pattern of patterns.split(',')) entries.push({ pattern, type, key });
   }
   return { entries, otherLines };

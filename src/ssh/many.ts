@@ -1,3 +1,4 @@
+import { manyHostsFailed } from '../util/errors.js';
 import { settleLimit } from '../util/pool.js';
 import type { ExecOptions, ExecResult } from './exec.js';
 import { LocalTree } from './local-tree.js';
@@ -76,11 +77,7 @@ export async function copyToHosts(
 
 /** Throws the first failure, noting how many other hosts failed too. */
 export function throwOnFailure<T>(outcomes: HostOutcome<T>[]): T[] {
-  const failed = outcomes.filter((o) => !o.ok);
-  const first = failed[0];
-  if (first && !first.ok) {
-    if (failed.length > 1) first.error.message += ` (and ${failed.length - 1} more host(s) failed)`;
-    throw first.error;
-  }
+  const failed = manyHostsFailed(outcomes.flatMap((o) => (o.ok ? [] : [o.error])));
+  if (failed) throw failed;
   return outcomes.map((o) => (o.ok ? o.value : (undefined as never)));
 }

@@ -138,3 +138,16 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * The failures of an operation on many hosts as one error: the first one's line and exit code, saying how
+ * many other hosts failed too; undefined when there are none.
+ */
+export function manyHostsFailed(errors: readonly Error[]): Error | undefined {
+  const [first] = errors;
+  if (!first || errors.length === 1) return first;
+  const code = first instanceof BerthError ? first.exitCode : ExitCode.internal;
+  return new BerthError(`${first.message} (and ${errors.length - 1} more host(s) failed)`, code, {
+    cause: first,
+  });
+}

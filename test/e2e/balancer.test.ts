@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { installBalancer, resetBalancer } from '../../src/runtime/balancer.js';
+import { actionScript } from '../../src/host/action.js';
+import { installBalancer, resetBalancer } from '../../src/host/balancer.js';
 import type { SandboxHost } from '../../src/sandbox/index.js';
-import { actionScript } from '../helpers/run-local.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
 const vip = '10.103.97.2';

@@ -10,9 +10,12 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { ApplyContext } from '../../src/apply/context.js';
+import { runPhases } from '../../src/apply/engine.js';
+import { sshRunner } from '../../src/apply/host-run.js';
 import { Journal } from '../../src/apply/journal.js';
-import { distributeRootfs } from '../../src/apply/phases/distribute.js';
+import type { Engine } from '../../src/apply/phase.js';
+import { copyRootfs } from '../../src/apply/phases/copy-rootfs.js';
+import type { PlannedCluster } from '../../src/apply/planned-cluster.js';
 import type { ResolvedHost } from '../../src/clusterfile/index.js';
 import { SshPool, type SshSession } from '../../src/ssh/index.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -80,19 +83,22 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
     hosts.map((h) => pool.session({ host: h.ip, privateKeyPath: sb.keyPath })),
   );
   const sh = async (s: SshSession, cmd: string) => (await s.exec(cmd, { timeoutMs: 60_000 })).stdout;
-  const context = async (name: string): Promise<ApplyContext> =>
+  const planned = (name: string): PlannedCluster =>
     ({
       name,
       hosts,
       masters: hosts.slice(0, 1),
       nodes: hosts.slice(1),
       registryHosts: hosts.slice(0, 1),
-      pool,
-      journal: await Journal.open(join(home, name, 'journal')),
-      options: {},
       facts: new Map(),
       images: { key: 'dist-test-1', rootfsDir },
-    }) as unknown as ApplyContext;
+      remoteRootfs: `/var/lib/berth/${name}/rootfs`,
+    }) as unknown as PlannedCluster;
+  const engine = async (name: string): Promise<Engine> => ({
+    journal: await Journal.open(join(home, name, 'journal')),
+    runner: sshRunner(pool, hosts, { concurrency: 20 }),
+    options: {},
+  });
   const leftovers = async (s: SshSession, name: string) => {
     assert.equal(
       (await sh(s, `ls -A /var/lib/berth/${name} 2>/dev/null || true`)).trim(),
@@ -118,10 +124,9 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
     `: > /tmp/no-python; for d in $(echo "$PATH" | tr : ' '); do if [ -e "$d/python3" ]; then mount --bind /tmp/no-python "$(readlink -f "$d/python3")"; fi; done`,
   );
 
-  const ctx = await context('t-dist-a');
   const cap = captureLog();
   try {
-    await distributeRootfs.run(ctx);
+    await runPhases([copyRootfs], planned('t-dist-a'), await engine('t-dist-a'));
   } finally {
     cap.restore();
   }
@@ -142,8 +147,8 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
   }
 
   // a re-apply: every host's journal shows this rootfs, so the phase has nothing to do
-  const again = await context('t-dist-a');
-  assert.equal(await distributeRootfs.shouldRun(again), false);
+  const again = await runPhases([copyRootfs], planned('t-dist-a'), await engine('t-dist-a'));
+  assert.equal(again[0]?.outcome, 'skipped');
 
   // host 2 runs out of space mid-stream: named in one line, no half-written rootfs, hosts after it served
   const failing = sessions[2] as SshSession;
@@ -152,8 +157,8 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
     'mkdir -p /var/lib/berth/t-dist-b && mount -t tmpfs -o size=1m tmpfs /var/lib/berth/t-dist-b',
   );
   // (the mount goes away with the host's mount namespace if the test stops early)
-  const ctxB = await context('t-dist-b');
-  const err = await distributeRootfs.run(ctxB).then(
+  const engineB = await engine('t-dist-b');
+  const err = await runPhases([copyRootfs], planned('t-dist-b'), engineB).then(
     () => assert.fail('a full disk on one host must fail the phase'),
     (e: Error) => e,
   );
@@ -169,7 +174,10 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
     if (i === 2) continue;
     assert.equal(await sh(s, listing('/var/lib/berth/t-dist-b/rootfs')), i === 0 ? full : base, s.label);
     await leftovers(s, 't-dist-b');
-    assert.equal(ctxB.journal.isDone(s.spec.host, 'rootfs', ctxB.journal.entries()[0]?.inputs ?? ''), true);
+    assert.equal(
+      engineB.journal.isDone(s.spec.host, 'rootfs', engineB.journal.entries()[0]?.inputs ?? ''),
+      true,
+    );
   }
   assert.equal((await sh(failing, `ss -ltnH | awk '{print $4}' | grep -v ':22$' || true`)).trim(), '');
   await sh(failing, 'umount /var/lib/berth/t-dist-b');

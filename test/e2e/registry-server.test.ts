@@ -5,8 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { removeService } from '../../src/host/services.js';
 import { registryServerAction, registryServiceName } from '../../src/registry/config.js';
-import { removeService } from '../../src/runtime/services.js';
 import { runLocal, sh } from '../helpers/run-local.js';
 
 async function freePort(): Promise<number> {

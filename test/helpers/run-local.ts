@@ -1,19 +1,23 @@
-// Runs a HostAction on this machine, the way a phase runs it on a host: files first, then each command
-// with `sh -e -c`, stopping at the first failure.
+// Runs what berth runs on a host on this machine instead, through the production action script, so that
+// unit tests execute exactly the shell a host would get.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import type { HostAction } from '../../src/runtime/types.js';
+import { cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { HostRunner } from '../../src/apply/phase.js';
+import { actionScript, actionShell, type HostAction } from '../../src/host/action.js';
+
+/** Runs `script` the way a host gets it (on the stdin of actionShell); returns stdout. */
+function runScript(script: string, env: NodeJS.ProcessEnv = process.env): string {
+  return execFileSync('sh', ['-c', actionShell.slice('sh -c '.length).slice(1, -1)], {
+    encoding: 'utf8',
+    input: script,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
 
 export function runLocal(action: HostAction): string {
-  for (const f of action.files ?? []) {
-    mkdirSync(dirname(f.path), { recursive: true });
-    writeFileSync(f.path, f.content);
-    chmodSync(f.path, f.mode ?? 0o644);
-  }
-  let out = '';
-  for (const c of action.commands ?? []) out += sh(c);
-  return out;
+  return runScript(actionScript(action));
 }
 
 export function sh(command: string): string {
@@ -35,17 +39,27 @@ export function shSyntax(command: string): void {
   execFileSync('sh', ['-n', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
-/** A HostAction as one sh script (for `ssh host sh -s`): files as here-documents, then each command under `sh -e -c`. */
-export function actionScript(action: HostAction): string {
-  const q = (s: string) => `'${s.replaceAll("'", `'"'"'`)}'`;
-  const lines = ['set -e'];
-  for (const f of action.files ?? []) {
-    let tag = 'BERTH_FILE';
-    while (f.content.includes(tag)) tag += '_';
-    const body = f.content.endsWith('\n') ? f.content : `${f.content}\n`;
-    lines.push(`mkdir -p "$(dirname ${q(f.path)})"`, `cat > ${q(f.path)} <<'${tag}'\n${body}${tag}`);
-    lines.push(`chmod ${(f.mode ?? 0o644).toString(8)} ${q(f.path)}`);
-  }
-  for (const c of action.commands ?? []) lines.push(`sh -e -c ${q(c)}`);
-  return `${lines.join('\n')}\n`;
+/**
+ * The engine's runner for tests: every "host" is this machine, with BERTH_HOST set to the host's address so
+ * that a test's steps can keep each host's files apart; copies go to `root`/<host>/<dest>.
+ */
+export function localRunner(root: string, ran: string[] = []): HostRunner {
+  return {
+    async run(host, script) {
+      ran.push(host);
+      return runScript(script, { ...process.env, BERTH_HOST: host });
+    },
+    async copy(copy, hosts) {
+      for (const h of hosts) {
+        const dest = join(root, h, copy.to);
+        rmSync(dest, { recursive: true, force: true });
+        mkdirSync(dest, { recursive: true });
+        cpSync(copy.from, dest, { recursive: true });
+      }
+      return { failed: new Map(), bytesSent: 0 };
+    },
+    async fetch(host, path) {
+      return readFileSync(join(root, host, path), 'utf8');
+    },
+  };
 }

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { actionScript } from '../../src/apply/action-script.js';
+import { actionScript } from '../../src/host/action.js';
 
 // The script runs the way runAction runs it on a host: read from stdin, evaluated with stdin closed.
 function runScript(script: string): { status: number | null; stderr: string } {

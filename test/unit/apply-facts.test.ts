@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseFacts } from '../../src/apply/phases/gather-facts.js';
+import { parseFacts } from '../../src/apply/facts.js';
 
 test('host facts are read from the probe output', () => {
   const f = parseFacts(

@@ -191,13 +191,39 @@ test('each kind of error names file, line and field', () => {
   );
 });
 
-test('several problems: the first in the file is named, with a count', () => {
+test('several problems: each is named in one line, the first in the file first', () => {
   const text = sampleClusterfile
     .replace('    port: 22', '    port: 0')
     .replace('- 192.168.0.11', '- 192.168.0.300');
   assert.throws(() => parse(text), {
-    message: `Clusterfile:${lineContaining(sampleClusterfile, '    port: 22')}: spec.ssh.port: must be a port number 1-65535 (and 1 more problem)`,
+    message: `Clusterfile:${lineContaining(sampleClusterfile, '    port: 22')}: spec.ssh.port: must be a port number 1-65535; also line ${lineContaining(sampleClusterfile, '- 192.168.0.11')} spec.hosts[1].ips[1]: "192.168.0.300" is not an IP address`,
   });
+});
+
+test('a misspelt top-level field is named first, before the field it leaves missing', () => {
+  const text = sampleClusterfile.replace('  hosts:', '  hostz:');
+  assert.throws(() => parse(text), {
+    message: `Clusterfile:${lineContaining(text, '  hostz:')}: spec.hostz: unknown field (misspelt?); also line ${lineContaining(text, 'spec:')} spec.hosts: is required`,
+  });
+});
+
+test('past a few problems the rest are counted', () => {
+  const text = sampleClusterfile
+    .replace('  hosts:', '  hostz:')
+    .replace('  env:\n    - criData', '  envv:\n    - criData')
+    .replace('  command:', '  comand:')
+    .replace('    port: 22', '    port: 0');
+  assert.throws(
+    () => parse(text),
+    (err: Error) => {
+      assert.match(
+        err.message,
+        /^Clusterfile:\d+: spec\.hostz: unknown field \(misspelt\?\); also line \d+ spec\.envv: unknown field/,
+      );
+      assert.match(err.message, /; line \d+ spec\.hosts: is required \(and 1 more problem\)$/);
+      return true;
+    },
+  );
 });
 
 test('malformed YAML gives one line with file:line', () => {

@@ -3,7 +3,7 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { renderTemplate, renderTemplatesInDir } from '../../src/apply/template/index.js';
+import { renderTemplate, renderTemplatesInDir } from '../../src/image/template/index.js';
 import { InputError } from '../../src/util/errors.js';
 
 // Expected outputs below are what Go's text/template (with sprig and missingkey=default) produces; the

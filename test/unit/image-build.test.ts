@@ -77,7 +77,7 @@ test('the same context built twice gives the same digest; config follows the Kub
 test('Kubefile errors name file and line; RUN is refused; missing base says to pull', async (t) => {
   const { dir, store } = await setup(t);
   const cases: Array<[string, RegExp]> = [
-    ['FROM scratch\n\nEXPOSE 80\n', /Kubefile:3: unknown instruction EXPOSE/],
+    ['FROM scratch\n\nFOO 80\n', /Kubefile:3: unknown instruction "FOO"/],
     [
       'FROM scratch\nRUN apt-get install x\n',
       /Kubefile:2: RUN is not supported: berth runs no containers at build time/,

@@ -296,6 +296,50 @@ describe('k3s stand-in cluster', () => {
     assert.equal(labels['kubernetes.io/hostname'], 't-k3s-s1');
   });
 
+  test('kubectl applies workloads; the controller runs their pods on the node', async () => {
+    const manifest = join(root, 'workloads.yaml');
+    writeFileSync(
+      manifest,
+      [
+        'apiVersion: apps/v1',
+        'kind: Deployment',
+        'metadata: {name: web, namespace: default}',
+        'spec:',
+        '  replicas: 2',
+        '  selector: {matchLabels: {app: web}}',
+        '  template:',
+        '    metadata: {labels: {app: web}}',
+        '    spec: {containers: [{name: web, image: "nginx:1.25"}]}',
+        '---',
+        'apiVersion: batch/v1',
+        'kind: Job',
+        'metadata: {name: once, namespace: default}',
+        'spec:',
+        '  template:',
+        '    spec: {restartPolicy: Never, containers: [{name: once, image: "busybox:1.36"}]}',
+        '',
+      ].join('\n'),
+    );
+    const applied = await kubectl(kc1, 'apply', '-f', manifest);
+    assert.equal(applied.code, 0, applied.out);
+    const rollout = await kubectl(kc1, 'rollout', 'status', 'deployment/web', '--timeout=30s');
+    assert.match(rollout.out, /successfully rolled out/);
+    const job = await kubectl(kc1, 'wait', '--for=condition=complete', 'job/once', '--timeout=30s');
+    assert.equal(job.code, 0, job.out);
+    const nodes = await kubectl(
+      kc1,
+      'get',
+      'pods',
+      '-l',
+      'app=web',
+      '-o',
+      'jsonpath={.items[*].spec.nodeName}',
+    );
+    assert.equal(nodes.out, 't-k3s-s1 t-k3s-s1');
+    const deleted = await kubectl(kc1, 'delete', '-f', manifest, '--timeout=30s');
+    assert.equal(deleted.code, 0, deleted.out);
+  });
+
   test('an agent with the cluster token registers; one with a wrong token does not', async () => {
     const token = readFileSync(join(data1, 'server', 'token'), 'utf8').trim();
     const url = `https://127.0.0.1:${port1}`;

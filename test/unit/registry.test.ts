@@ -5,20 +5,20 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import bcrypt from 'bcryptjs';
 import { parse } from 'yaml';
+import { removeHostsEntries, setHostsEntry } from '../../src/host/etc-hosts.js';
 import {
   htpasswdLine,
   registryConfigYaml,
   registryServerAction,
   registryServiceSpec,
 } from '../../src/registry/config.js';
-import { removeHostsEntries, setHostsEntry } from '../../src/registry/etc-hosts.js';
 import {
   containerdHostsToml,
   containerdMirrorFiles,
   k3sRegistriesYaml,
   mirrorSecrets,
+  type RegistryEndpoint,
 } from '../../src/registry/mirrors.js';
-import type { RegistryEndpoint } from '../../src/runtime/types.js';
 import { sh } from '../helpers/run-local.js';
 
 const reg: RegistryEndpoint = {

@@ -17,10 +17,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { receiverScript } from '../../src/apply/relay/receiver-script.js';
-import { RELAY_STREAM_FAILED } from '../../src/apply/relay/relay-program.js';
-import { treeStream, treeStreamDigest } from '../../src/apply/relay/tree-stream.js';
 import { LocalTree } from '../../src/ssh/index.js';
+import { receiverScript } from '../../src/ssh/relay/receiver-script.js';
+import { RELAY_STREAM_FAILED } from '../../src/ssh/relay/relay-program.js';
+import { treeStream, treeStreamDigest } from '../../src/ssh/relay/tree-stream.js';
 
 function runScript(script: string, input: Buffer): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -9,7 +9,7 @@ import {
   balancerScript,
   installBalancer,
   resetBalancer,
-} from '../../src/runtime/balancer.js';
+} from '../../src/host/balancer.js';
 import { sh, shSyntax } from '../helpers/run-local.js';
 
 test('balancer rules spread connections evenly with nth matches over the healthy masters', (t) => {

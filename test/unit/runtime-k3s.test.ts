@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse } from 'yaml';
+import type { HostAction } from '../../src/host/action.js';
 import { runtimeFor } from '../../src/runtime/index.js';
 import { k3sConfigYaml } from '../../src/runtime/k3s/config.js';
-import { k3sRuntime } from '../../src/runtime/k3s/driver.js';
-import type { HostAction, RuntimeContext } from '../../src/runtime/types.js';
+import { type K3sState, k3sRuntime } from '../../src/runtime/k3s/driver.js';
+import { parseKubeVersion } from '../../src/runtime/kube-version.js';
+import type { RuntimeContext } from '../../src/runtime/types.js';
 import { EnvironmentError, InputError } from '../../src/util/errors.js';
 import { shSyntax } from '../helpers/run-local.js';
 
-function ctx(over: Partial<RuntimeContext> = {}): RuntimeContext {
+function ctx(over: Partial<RuntimeContext<K3sState>> = {}): RuntimeContext<K3sState> {
   return {
     clusterName: 'c1',
     rootfsDir: '/var/lib/berth/c1/rootfs',
@@ -33,7 +35,7 @@ function ctx(over: Partial<RuntimeContext> = {}): RuntimeContext {
     ],
     imageDefaultConfig:
       'cluster-cidr: 10.42.0.0/16\nwrite-kubeconfig-mode: "0644"\ndisable: [traefik]\nnot-a-flag: 1\n',
-    secrets: { token: 'srv-token-123', agentToken: 'agent-token-456' },
+    state: { token: 'srv-token-123', agentToken: 'agent-token-456' },
     ...over,
   };
 }
@@ -160,14 +162,14 @@ test('joinNodes: agents with the agent token through the VIP balancer, no server
   assert.ok((step.commands ?? []).some((c) => c.includes('10.103.97.2 apiserver.cluster.local')));
   const noAgentToken = parse(
     file(
-      k3sRuntime.joinNodes(ctx({ secrets: { token: 'only' } }), ctx().nodes)[0],
+      k3sRuntime.joinNodes(ctx({ state: { token: 'only' } }), ctx().nodes)[0],
       '/etc/rancher/k3s/config.yaml',
     ),
   );
   assert.equal(noAgentToken.token, 'only');
 });
 
-test('kubeconfig is rewritten to master0; token, certificates, balancer sync', () => {
+test('kubeconfig is rewritten to master0; balancer sync', () => {
   const k = k3sRuntime.kubeconfig(ctx());
   assert.equal(k.remotePath, '/etc/rancher/k3s/k3s.yaml');
   const src =
@@ -176,15 +178,11 @@ test('kubeconfig is rewritten to master0; token, certificates, balancer sync', (
   assert.equal(out.clusters[0].cluster.server, 'https://10.0.0.1:6443');
   assert.equal(out.clusters[0].cluster['certificate-authority-data'], 'QUJD');
   assert.throws(() => k.rewrite('kind: Config\n'), InputError);
-  assert.equal(k3sRuntime.joinToken(ctx()), 'srv-token-123');
-  assert.ok(
-    k3sRuntime.certificates(ctx()).includes('/var/lib/rancher/k3s/server/tls/serving-kube-apiserver.crt'),
-  );
   const sync = k3sRuntime.nodeBalancingSync(ctx(), ctx().nodes[0]);
   assert.match(file(sync, '/etc/berth/apiserver-lb.conf'), /master 10.0.0.2/);
 });
 
-test('delete, upgrade and reset produce valid shell that undoes everything', () => {
+test('delete and reset produce valid shell that undoes everything', () => {
   const del = k3sRuntime.deleteMasters(ctx(), [ctx().masters[0]]);
   assert.equal(del[0].host, '10.0.0.2', 'removal runs on a remaining master');
   assert.match(
@@ -194,12 +192,6 @@ test('delete, upgrade and reset produce valid shell that undoes everything', () 
   assert.equal(del[1].host, '10.0.0.1');
   const dn = k3sRuntime.deleteNodes(ctx(), ctx().nodes);
   assert.match(dn[0].commands?.[0] ?? '', /InternalIP/);
-  const up = k3sRuntime.upgrade(ctx(), 'v1.28.8+k3s1');
-  assert.deepEqual(
-    up.map((s) => s.host),
-    ['10.0.0.1', '10.0.0.2', '10.0.0.5'],
-  );
-  assert.match(up[0].commands?.join('\n') ?? '', /grep -qF 'k3s version v1.28.8\+k3s1'/);
   const reset = k3sRuntime.reset(ctx(), ctx().masters[0]);
   const text = (reset.commands ?? []).join('\n');
   for (const want of [
@@ -214,7 +206,7 @@ test('delete, upgrade and reset produce valid shell that undoes everything', () 
     assert.ok(text.includes(want), `reset does: ${want}`);
   }
   assert.ok(text.indexOf('umount') < text.indexOf('rm -rf /etc/rancher'), 'unmount before removing');
-  for (const s of [...del, ...dn, ...up, reset]) for (const c of s.commands ?? []) shSyntax(c);
+  for (const s of [...del, ...dn, reset]) for (const c of s.commands ?? []) shSyntax(c);
 });
 
 test('runtimeFor picks by distribution label', () => {
@@ -231,4 +223,25 @@ test('runtimeFor picks by distribution label', () => {
     /the k0s distribution is not supported/,
   );
   assert.throws(() => runtimeFor({ 'sealos.io.distribution': 'rke2' }), /"rke2", which berth does not know/);
+});
+
+test('prepare makes the tokens once, keeps them, and refuses a Kubernetes older than k3s v1.21', async () => {
+  const { state: _, ...base } = ctx();
+  const first = await k3sRuntime.prepare(base, undefined);
+  assert.match(first.token, /^[0-9a-f]{48}$/);
+  assert.notEqual(first.agentToken, first.token);
+  assert.deepEqual(await k3sRuntime.prepare(base, first), first);
+  await assert.rejects(
+    k3sRuntime.prepare({ ...base, kubeVersion: parseKubeVersion('v1.19.4+k3s1') }, undefined),
+    (e: unknown) => e instanceof InputError && /v1.19.4\+k3s1 is older than k3s v1.21/.test(e.message),
+  );
+  assert.deepEqual(parseKubeVersion('v1.28.14+k3s1'), {
+    text: 'v1.28.14+k3s1',
+    major: 1,
+    minor: 28,
+    patch: 14,
+    build: 'k3s1',
+  });
+  assert.throws(() => parseKubeVersion('latest', 'label version'), /label version: "latest" is not/);
+  assert.deepEqual(k3sRuntime.defaults.configKinds, ['K3sConfig']);
 });

@@ -10,7 +10,7 @@ import {
   serviceStatus,
   startService,
   stopService,
-} from '../../src/runtime/services.js';
+} from '../../src/host/services.js';
 import { runLocal, sh, shStatus } from '../helpers/run-local.js';
 
 function alive(pid: number): boolean {

@@ -1,52 +1,32 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { errorMessage, TimeoutError } from '../../util/errors.js';
 import { startProgress } from '../../util/progress.js';
-import { type ApplyContext, hostSpec, requireRuntime } from '../context.js';
 import { listNodes } from '../kube.js';
-import type { Phase } from '../phase.js';
+import type { CheckPhase } from '../phase.js';
 
 // Fetches the admin kubeconfig from the first master, rewrites it to reach the API from this machine,
 // keeps it in the state dir (0600), then waits until every host is a Ready node in the API.
 
-export async function fetchKubeconfig(ctx: ApplyContext): Promise<string> {
-  const { runtime, rctx } = requireRuntime(ctx);
-  const source = runtime.kubeconfig(rctx);
-  const master0 = ctx.masters[0];
-  if (!master0) throw new Error('no master');
-  const dir = await mkdtemp(join(tmpdir(), 'berth-kubeconfig-'));
-  try {
-    const tmp = join(dir, 'kubeconfig');
-    const session = await ctx.pool.session(hostSpec(master0));
-    await session.fetchFile(source.remotePath, tmp, { sudo: true, signal: ctx.options.signal });
-    const text = source.rewrite(await readFile(tmp, 'utf8'));
-    await writeFileAtomic(ctx.paths.kubeconfig, text, 0o600);
-    return text;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export const waitReady: Phase<ApplyContext> = {
+export const waitReady: CheckPhase = {
   title: 'wait for every node to be Ready',
-  shouldRun: () => true,
-  dryRun: (ctx) => [
-    `fetch the kubeconfig from ${ctx.masters[0]?.ip} and wait for ${ctx.hosts.length} Ready node(s)`,
-  ],
-  async run(ctx) {
-    const kubeconfig = await fetchKubeconfig(ctx);
-    const wanted = ctx.hosts.map((h) => ({ ip: h.ip, name: ctx.facts.get(h.ip)?.hostname ?? h.ip }));
-    const timeoutMs = (ctx.options.readyTimeout ?? 300) * 1000;
+  summary: (c) =>
+    `fetch the kubeconfig from ${c.masters[0]?.ip} and wait for ${c.hosts.length} Ready node(s)`,
+  async check(c, engine) {
+    const source = c.runtime.kubeconfig(c.runtimeCtx);
+    const master0 = c.masters[0];
+    if (!master0) throw new Error('no master');
+    const kubeconfig = source.rewrite(await engine.runner.fetch(master0.ip, source.remotePath));
+    await writeFileAtomic(c.paths.kubeconfig, kubeconfig, 0o600);
+    const wanted = c.hosts.map((h) => ({ ip: h.ip, name: c.facts.get(h.ip)?.hostname ?? h.ip }));
+    const timeoutMs = (engine.options.readyTimeout ?? 300) * 1000;
     const deadline = Date.now() + timeoutMs;
     const progress = startProgress('nodes Ready', wanted.length);
     let missing = wanted;
     let lastError = '';
     while (Date.now() < deadline) {
-      ctx.options.signal?.throwIfAborted();
+      engine.options.signal?.throwIfAborted();
       try {
         const nodes = await listNodes(kubeconfig);
         missing = wanted.filter(

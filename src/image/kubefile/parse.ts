@@ -1,21 +1,97 @@
 import { InputError } from '../../util/errors.js';
 
 // A Kubefile is a Dockerfile dialect with no RUN: berth never starts containers while building, so
-// everything an image needs at install time goes into hook scripts it carries.
+// everything an image needs at install time goes into hook scripts it carries. Lines are joined as
+// buildah joins them: a backslash at the end of a line (spaces after it allowed) is removed and the next
+// line appended as it is, whitespace on both sides kept; blank and comment lines inside a continued
+// instruction are skipped.
 
 export interface Instruction {
   /** 1-based line where the instruction starts. */
   line: number;
   keyword: string;
-  /** `--name=value` flags before the arguments (COPY/ADD). */
+  /** `--name=value` flags before the arguments. */
   flags: Record<string, string>;
-  /** The argument text after the keyword and flags, continuation lines joined. */
+  /** The argument text after the keyword and flags, continuation lines joined, trimmed. */
   text: string;
   /** Arguments given in JSON array form, when they were. */
   json?: string[];
 }
 
-const supported = ['FROM', 'COPY', 'ADD', 'ENV', 'ARG', 'LABEL', 'CMD', 'ENTRYPOINT', 'MAINTAINER'];
+export const supportedInstructions = [
+  'FROM',
+  'COPY',
+  'ADD',
+  'ENV',
+  'ARG',
+  'LABEL',
+  'CMD',
+  'ENTRYPOINT',
+  'WORKDIR',
+  'USER',
+  'EXPOSE',
+  'VOLUME',
+  'STOPSIGNAL',
+  'MAINTAINER',
+];
+
+/** Instructions buildah accepts but cannot store in an OCI image, with what berth says about them. */
+const refused: Record<string, string> = {
+  RUN: 'RUN is not supported: berth runs no containers at build time; put the commands in a hook script (scripts/*.sh) that runs at install time',
+  HEALTHCHECK:
+    'HEALTHCHECK is not supported: the OCI image format has no field for it (buildah drops it with a warning) and a cluster image never runs as a container; remove it',
+  ONBUILD:
+    'ONBUILD is not supported: the OCI image format has no field for it (buildah drops it with a warning); put the instruction into the Kubefiles that build on this image',
+  SHELL:
+    'SHELL is not supported: the OCI image format has no field for it and berth runs no shell at build time; remove it',
+};
+
+/** A Kubefile larger than this is not a Kubefile; reading it whole would only waste memory. */
+export const maxKubefileBytes = 1 << 20;
+
+/** Prints untrusted text as a short escaped excerpt, never raw bytes that a terminal would interpret. */
+export function excerpt(text: string, max = 40): string {
+  const chars = [...text];
+  const shown = chars
+    .slice(0, max)
+    .map((c) => {
+      const code = c.codePointAt(0) as number;
+      if (c === '"' || c === '\\') return `\\${c}`;
+      if (code >= 0x20 && code < 0x7f) return c;
+      return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+    })
+    .join('');
+  return `"${shown}"${chars.length > max ? '...' : ''}`;
+}
+
+/** Rejects files that are not text (NUL or other control bytes) before their lines are shown anywhere. */
+export function checkKubefileText(bytes: Buffer, file: string): string {
+  if (bytes.length > maxKubefileBytes)
+    throw new InputError(
+      `${file}: ${bytes.length} bytes is too large for a Kubefile (at most ${maxKubefileBytes}); is -f the right file?`,
+    );
+  const text = bytes.toString('utf8');
+  if (/[\0-\x08\x0e-\x1f\x7f\ufffd]/.test(text))
+    throw new InputError(
+      `${file}: not a text Kubefile (control or non-UTF-8 bytes; it starts ${excerpt(text, 16)}); is -f the right file?`,
+    );
+  return text;
+}
+
+const continuation = /\\[ \t]*$/;
+const isBlankOrComment = (line: string) => /^\s*(#.*)?$/.test(line);
+
+/** The `--name=value` flags at the start of an instruction's arguments, and the rest. */
+function splitFlags(rest: string): { flags: Record<string, string>; rest: string } {
+  const flags: Record<string, string> = {};
+  let m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?(?:\s+|$)/.exec(rest);
+  while (m) {
+    flags[(m[1] as string).toLowerCase()] = m[2] ?? '';
+    rest = rest.slice(m[0].length);
+    m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?(?:\s+|$)/.exec(rest);
+  }
+  return { flags, rest };
+}
 
 export function parseKubefile(source: string, file: string): Instruction[] {
   const lines = source.split(/\r?\n/);
@@ -23,113 +99,41 @@ export function parseKubefile(source: string, file: string): Instruction[] {
   let i = 0;
   while (i < lines.length) {
     const start = i;
-    let text = (lines[i] ?? '').trim();
+    let text = (lines[i] ?? '').replace(/^\s+/, '');
     i++;
-    if (text === '' || text.startsWith('#')) continue;
-    while (text.endsWith('\\')) {
-      text = text.slice(0, -1);
-      // Comment and blank lines inside a continued instruction are skipped, as docker does.
-      while (i < lines.length && /^\s*(#.*)?$/.test(lines[i] ?? '') && i < lines.length - 1) i++;
+    if (isBlankOrComment(text)) continue;
+    while (continuation.test(text)) {
+      text = text.replace(continuation, '');
+      while (i < lines.length && isBlankOrComment(lines[i] ?? '')) i++;
       if (i >= lines.length) break;
-      text += ` ${(lines[i] ?? '').trim()}`;
+      text += lines[i];
       i++;
     }
+    text = text.trim();
     const m = /^(\S+)\s*(.*)$/s.exec(text) as RegExpExecArray;
     const keyword = (m[1] as string).toUpperCase();
     const at = `${file}:${start + 1}`;
-    if (keyword === 'RUN') {
+    const why = refused[keyword];
+    if (why) throw new InputError(`${at}: ${why}`);
+    if (!supportedInstructions.includes(keyword)) {
       throw new InputError(
-        `${at}: RUN is not supported: berth runs no containers at build time; put the commands in a hook script (scripts/*.sh) that runs at install time`,
+        `${at}: unknown instruction ${excerpt(m[1] as string)} (supported: ${supportedInstructions.join(', ')})`,
       );
     }
-    if (!supported.includes(keyword)) {
-      throw new InputError(`${at}: unknown instruction ${m[1]} (supported: ${supported.join(', ')})`);
-    }
-    let rest = (m[2] as string).trim();
-    const flags: Record<string, string> = {};
-    if (keyword === 'COPY' || keyword === 'ADD' || keyword === 'FROM') {
-      let f: RegExpExecArray | null = /^--([a-z-]+)=(\S*)\s*/.exec(rest);
-      while (f) {
-        flags[f[1] as string] = f[2] as string;
-        rest = rest.slice(f[0].length);
-        f = /^--([a-z-]+)=(\S*)\s*/.exec(rest);
-      }
-    }
-    const ins: Instruction = { line: start + 1, keyword, flags, text: rest };
-    if (rest.startsWith('[')) {
+    const { flags, rest } = splitFlags((m[2] as string).trim());
+    const ins: Instruction = { line: start + 1, keyword, flags, text: rest.trim() };
+    if (ins.text.startsWith('[')) {
       try {
-        const parsed = JSON.parse(rest) as unknown;
+        const parsed = JSON.parse(ins.text) as unknown;
         if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) ins.json = parsed;
       } catch {
-        // Not JSON: docker treats it as the shell form, and so do we.
+        // Not JSON: buildah takes it as the shell form, and so does berth.
       }
     }
-    if (rest === '' && keyword !== 'CMD' && keyword !== 'ENTRYPOINT') {
+    if (ins.text === '' && keyword !== 'CMD' && keyword !== 'ENTRYPOINT') {
       throw new InputError(`${at}: ${keyword} needs arguments`);
     }
     out.push(ins);
   }
   return out;
-}
-
-/** Splits shell-like words, honouring single and double quotes and backslash escapes. */
-export function splitWords(text: string): string[] {
-  const words: string[] = [];
-  let cur = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i] as string;
-    if (quote) {
-      if (c === quote) quote = undefined;
-      else if (c === '\\' && quote === '"' && i + 1 < text.length) cur += text[++i];
-      else cur += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      cur += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(cur);
-      cur = '';
-      inWord = false;
-    } else {
-      cur += c;
-      inWord = true;
-    }
-  }
-  if (inWord) words.push(cur);
-  return words;
-}
-
-/** `KEY=value ...` pairs, or the legacy `KEY value with spaces` form of ENV and LABEL. */
-export function parsePairs(text: string, at: string, keyword: string): Array<[string, string]> {
-  const words = splitWords(text);
-  const first = words[0] ?? '';
-  if (!first.includes('=')) {
-    const m = /^(\S+)\s+(.*)$/s.exec(text.trim());
-    if (!m) throw new InputError(`${at}: ${keyword} needs KEY=value`);
-    return [[m[1] as string, splitWords(m[2] as string).join(' ')]];
-  }
-  return words.map((w) => {
-    const eq = w.indexOf('=');
-    if (eq <= 0) throw new InputError(`${at}: ${keyword} argument "${w}" is not KEY=value`);
-    return [w.slice(0, eq), w.slice(eq + 1)];
-  });
-}
-
-/** Expands `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR:+alt}`; `\$` stays a literal dollar. */
-export function substitute(text: string, vars: Map<string, string>): string {
-  return text.replace(
-    /\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
-    (all, braced?: string, op?: string, word?: string, bare?: string) => {
-      if (all === '\\$') return '\\$';
-      const name = (braced ?? bare) as string;
-      const value = vars.get(name);
-      if (op === '-') return value ? value : (word ?? '');
-      if (op === '+') return value ? (word ?? '') : '';
-      return value ?? '';
-    },
-  );
 }

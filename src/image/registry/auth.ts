@@ -20,6 +20,34 @@ export function pushScope(repository: string): string {
   return `repository:${repository}:pull,push`;
 }
 
+interface TokenReply {
+  token?: string;
+  access_token?: string;
+  expires_in?: number;
+  issued_at?: string;
+  refresh_token?: string;
+}
+
+/** The token service's JSON answer, with every field of the wrong type dropped; undefined if not an object. */
+function tokenReply(text: string): TokenReply | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const r = raw as Record<string, unknown>;
+  const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  return {
+    token: str(r.token),
+    access_token: str(r.access_token),
+    expires_in: typeof r.expires_in === 'number' && Number.isFinite(r.expires_in) ? r.expires_in : undefined,
+    issued_at: str(r.issued_at),
+    refresh_token: str(r.refresh_token),
+  };
+}
+
 function scopeKey(scopes: string[]): string {
   return [...new Set(scopes)].sort().join(' ');
 }
@@ -93,6 +121,8 @@ export class Authenticator {
   private async onBearer(ch: Challenge, scopes: string[], hadHeader: boolean): Promise<boolean> {
     const realm = ch.params.realm;
     if (!realm) throw new RegistryError(`${this.host}: bearer challenge without a realm`);
+    if (!/^https?:$/.test(URL.canParse(realm) ? new URL(realm).protocol : ''))
+      throw new RegistryError(`${this.host}: bearer challenge whose realm "${realm}" is not an http(s) URL`);
     const extra = ch.params.scope ? ch.params.scope.split(' ') : [];
     const wanted = [...scopes, ...extra];
     const key = scopeKey(wanted);
@@ -154,18 +184,9 @@ export class Authenticator {
       );
     if (res.statusCode !== 200)
       throw new RegistryError(`${this.host}: the token service ${url.host} answered HTTP ${res.statusCode}`);
-    let body: {
-      token?: string;
-      access_token?: string;
-      expires_in?: number;
-      issued_at?: string;
-      refresh_token?: string;
-    };
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new RegistryError(`${this.host}: the token service ${url.host} did not answer JSON`);
-    }
+    const body = tokenReply(text);
+    if (!body)
+      throw new RegistryError(`${this.host}: the token service ${url.host} did not answer a JSON object`);
     const value = body.token || body.access_token;
     if (!value) throw new RegistryError(`${this.host}: the token service ${url.host} gave no token`);
     registerSecret(value);

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { errorMessage, RegistryError } from '../../util/errors.js';
+import { sha256Digest } from '../../util/files.js';
 import { interruptSignal } from '../../util/interrupt.js';
 import { log } from '../../util/log.js';
 import { registryApiHost } from '../reference.js';
@@ -21,6 +21,8 @@ export interface RegistryOptions extends TransportOptions {
   authfile?: string;
   /** Credentials to use instead of the stored ones (login verifies these). */
   credentials?: Credentials;
+  /** A registries.conf to read instead of the default locations (--registries-conf). */
+  registriesConf?: string;
   /** Stops requests and transfers; the process's Ctrl-C signal by default. */
   signal?: AbortSignal;
 }
@@ -42,10 +44,6 @@ export interface FetchedManifest {
   bytes: Buffer;
   mediaType: string;
   digest: string;
-}
-
-export function sha256Digest(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 function header(res: Dispatcher.ResponseData, name: string): string | undefined {

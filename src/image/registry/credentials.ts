@@ -88,6 +88,13 @@ async function runHelper(name: string, action: 'get' | 'store' | 'erase', input:
 }
 
 function decodeEntry(entry: AuthEntry, path: string, key: string): Credentials {
+  if (!entry || typeof entry !== 'object')
+    throw new InputError(`${path}: auths["${key}"] is not an object; fix or remove it`);
+  for (const field of ['auth', 'username', 'password', 'identitytoken'] as const) {
+    const v = entry[field];
+    if (v !== undefined && v !== null && typeof v !== 'string')
+      throw new InputError(`${path}: auths["${key}"].${field} is not a string; fix or remove it`);
+  }
   const creds: Credentials = {};
   if (entry.auth) {
     const plain = Buffer.from(entry.auth, 'base64').toString('utf8');

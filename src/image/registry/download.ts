@@ -5,14 +5,18 @@ import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import lockfile from 'proper-lockfile';
 import { errorMessage, RegistryError } from '../../util/errors.js';
+import { exists } from '../../util/files.js';
 import { log } from '../../util/log.js';
 import type { Descriptor } from '../types.js';
 import type { RegistryClient } from './client.js';
 
 // A blob is downloaded into `<partialDir>/<hex>.partial`, hashed as it arrives, and renamed to its final
 // path only when digest and size match. The partial file outlives the process: an interrupted download,
-// in this run or a later one, continues with a Range request from the bytes already on disk.
+// in this run or a later one, continues with a Range request from the bytes already on disk. One process
+// at a time downloads a given blob (a lock beside its partial file); another that wants it meanwhile
+// waits and then finds it stored, instead of writing into the same partial file.
 
 const attempts = 3;
 const backoffMs = [1000, 3000];
@@ -51,6 +55,27 @@ export async function downloadBlob(
   await mkdir(target.partialDir, { recursive: true });
   await mkdir(dirname(target.dest), { recursive: true });
   const partial = partialPath(target.partialDir, desc.digest);
+  const release = await lockfile.lock(partial, {
+    realpath: false,
+    stale: 30_000,
+    update: 10_000,
+    retries: { retries: 1200, minTimeout: 100, maxTimeout: 500 },
+  });
+  try {
+    if (await exists(target.dest)) return;
+    await fetchBlob(client, repository, desc, target, partial);
+  } finally {
+    await release();
+  }
+}
+
+async function fetchBlob(
+  client: RegistryClient,
+  repository: string,
+  desc: Descriptor,
+  target: DownloadTarget,
+  partial: string,
+): Promise<void> {
   const where = `${client.registry}/${repository}@${desc.digest}`;
   let lastErr: unknown;
   const signal = client.signal;

@@ -8,6 +8,7 @@ import { type Descriptor, hostPlatform, type Platform } from '../types.js';
 import { RegistryClient, type RegistryOptions } from './client.js';
 import { downloadBlob } from './download.js';
 import { recordLocations } from './locations.js';
+import { fromFirstSource, sourceOptions } from './registries-conf.js';
 import { fetchImageTree } from './tree.js';
 
 export const defaultBlobParallel = 8;
@@ -37,12 +38,15 @@ export interface PullResult {
 export async function pullImage(reference: string, opts: PullOptions = {}): Promise<PullResult> {
   const ref = parseReference(reference);
   const store = opts.store ?? new ImageStore();
-  const client = new RegistryClient(ref.registry, opts);
   const tag = ref.digest ?? ref.tag ?? 'latest';
   const choice = opts.allPlatforms
     ? { all: true as const }
     : { platforms: [opts.platform ?? hostPlatform()] };
-  const tree = await fetchImageTree(client, ref.repository, tag, choice);
+  // Mirrors from registries.conf first, then the registry itself; the image keeps its own name.
+  const { client, tree, source } = await fromFirstSource(reference, opts.registriesConf, async (source) => {
+    const client = new RegistryClient(source.registry, sourceOptions(opts, source));
+    return { client, source, tree: await fetchImageTree(client, source.repository, tag, choice) };
+  });
 
   const missing: Descriptor[] = [];
   for (const b of tree.blobs) if (!(await store.hasBlob(b.digest))) missing.push(b);
@@ -55,7 +59,7 @@ export async function pullImage(reference: string, opts: PullOptions = {}): Prom
     await mapLimit(missing, opts.maxParallel ?? defaultBlobParallel, async (b) => {
       const dest = store.blobPath(b.digest);
       await mkdir(dirname(dest), { recursive: true });
-      await downloadBlob(client, ref.repository, b, {
+      await downloadBlob(client, source.repository, b, {
         dest,
         partialDir,
         onBytes: (n) => {
@@ -82,8 +86,8 @@ export async function pullImage(reference: string, opts: PullOptions = {}): Prom
   }
   await store.tag(name, descriptor);
   await recordLocations(
-    ref.registry,
-    ref.repository,
+    source.registry,
+    source.repository,
     tree.blobs.map((b) => b.digest),
   );
   return { name, descriptor, downloaded: total };

@@ -31,10 +31,17 @@ function parseJson<T>(m: FetchedManifest, where: string): T {
   }
 }
 
-export function isIndex(m: FetchedManifest): boolean {
+/** A descriptor as later steps use it: an object with a string digest and a numeric size. */
+function isDescriptor(d: unknown): d is Descriptor {
+  if (!d || typeof d !== 'object') return false;
+  const { digest, size } = d as { digest?: unknown; size?: unknown };
+  return typeof digest === 'string' && (size === undefined || typeof size === 'number');
+}
+
+export function isIndex(m: FetchedManifest, where: string): boolean {
   if (isIndexMediaType(m.mediaType)) return true;
-  const json = JSON.parse(m.bytes.toString('utf8')) as { manifests?: unknown; config?: unknown };
-  return Array.isArray(json.manifests) && !json.config;
+  const json = parseJson<{ manifests?: unknown; config?: unknown } | null>(m, where);
+  return !!json && Array.isArray(json.manifests) && !json.config;
 }
 
 /** Picks the index entries for the wanted platforms; every wanted platform must be there. */
@@ -70,11 +77,14 @@ export async function fetchImageTree(
   const top = await client.getManifest(repository, reference);
   const children: ImageTree['children'] = [];
   const manifests: ImageManifest[] = [];
-  if (isIndex(top)) {
+  if (isIndex(top, where)) {
     const index = parseJson<ImageIndex>(top, where);
+    if (!index || !Array.isArray(index.manifests) || !index.manifests.every(isDescriptor))
+      throw new RegistryError(`${where}: index ${top.digest} has no list of manifest descriptors`);
     for (const d of chooseChildren(index, choice, where)) {
       const child = await client.getManifest(repository, d.digest);
-      if (isIndex(child)) throw new RegistryError(`${where}: nested indexes are not supported (${d.digest})`);
+      if (isIndex(child, where))
+        throw new RegistryError(`${where}: nested indexes are not supported (${d.digest})`);
       children.push({ ...child, descriptor: d });
       manifests.push(parseJson<ImageManifest>(child, where));
     }
@@ -84,7 +94,7 @@ export async function fetchImageTree(
   const seen = new Set<string>();
   const blobs: Descriptor[] = [];
   for (const m of manifests) {
-    if (!m.config || !Array.isArray(m.layers))
+    if (!m || !isDescriptor(m.config) || !Array.isArray(m.layers) || !m.layers.every(isDescriptor))
       throw new RegistryError(`${where}: manifest without config or layers`);
     for (const b of manifestBlobs(m)) {
       if (seen.has(b.digest)) continue;

@@ -1,22 +1,25 @@
 // The k3s distribution: servers with embedded etcd (cluster-init on the first master), agents joining
-// through the node-local balancer. Every method returns files and shell for the phases to run.
+// through the node-local balancer. Every method returns files and shell for the phases to run; the server
+// and agent tokens are made by prepare and kept (encrypted) by berth between applies.
 
+import { randomBytes } from 'node:crypto';
 import { isSeq, parseDocument } from 'yaml';
-import { waitForPortCommand } from '../../registry/config.js';
-import { removeHostsEntries, setHostsEntry } from '../../registry/etc-hosts.js';
+import type { FileSpec, HostAction } from '../../host/action.js';
+import { installBalancer, resetBalancer } from '../../host/balancer.js';
+import { removeHostsEntries, setHostsEntry } from '../../host/etc-hosts.js';
+import { installService, removeService, type ServiceSpec } from '../../host/services.js';
+import { waitForPortCommand } from '../../host/wait-port.js';
 import { k3sRegistriesYaml, mirrorSecrets } from '../../registry/mirrors.js';
 import { InputError } from '../../util/errors.js';
-import { installBalancer, resetBalancer } from '../balancer.js';
-import { installService, removeService, type ServiceSpec } from '../services.js';
-import { shq } from '../shell.js';
+import { shellQuote } from '../../util/shell.js';
+import { compareMinor } from '../kube-version.js';
 import type {
   ClusterHost,
-  FileSpec,
-  HostAction,
   HostStep,
   KubeconfigSource,
   Runtime,
   RuntimeContext,
+  RuntimeDefaults,
 } from '../types.js';
 import { k3sConfigYaml } from './config.js';
 
@@ -26,6 +29,30 @@ const dataDir = '/var/lib/rancher/k3s';
 /** Paths berth created (absent before it ran); reset removes exactly these. */
 const createdRecord = '/etc/berth/k3s-created';
 const readyTimeoutSeconds = 300;
+
+/** What berth keeps for a k3s cluster between applies. */
+export interface K3sState {
+  /** The server token: servers join with it, and it encrypts the datastore's bootstrap data. */
+  token: string;
+  /** Agents join with this one, kept apart from the server token. */
+  agentToken?: string;
+}
+
+type K3sContext = RuntimeContext<K3sState>;
+
+const defaults: RuntimeDefaults = {
+  // where rootfs images keep their k3s config defaults (sealos layout)
+  configFiles: ['etc/k3s.yml', 'etc/k3s.yaml', 'etc/config.yaml'],
+  configKinds: ['K3sConfig'],
+  resetPaths: [
+    '/etc/rancher',
+    '/var/lib/rancher',
+    '/var/lib/kubelet',
+    '/run/k3s',
+    '/run/flannel',
+    '/var/lib/cni',
+  ],
+};
 
 const serverService: ServiceSpec = {
   name: 'k3s',
@@ -40,37 +67,37 @@ const agentService: ServiceSpec = {
   systemd: { type: 'notify', killMode: 'process', delegate: true },
 };
 
-function masterIps(ctx: RuntimeContext): string[] {
+function masterIps(ctx: K3sContext): string[] {
   return ctx.masters.map((m) => m.ip);
 }
 
-function master0(ctx: RuntimeContext): ClusterHost {
+function master0(ctx: K3sContext): ClusterHost {
   const m = ctx.masters[0];
   if (!m) throw new Error('a k3s cluster needs at least one master');
   return m;
 }
 
-function apiUrl(ctx: RuntimeContext): string {
+function apiUrl(ctx: K3sContext): string {
   return `https://${ctx.apiServerDomain}:${ctx.apiPort}`;
 }
 
-function secretsOf(ctx: RuntimeContext): string[] {
+function secretsOf(ctx: K3sContext): string[] {
   return [
-    ctx.secrets.token,
-    ...(ctx.secrets.agentToken ? [ctx.secrets.agentToken] : []),
+    ctx.state.token,
+    ...(ctx.state.agentToken ? [ctx.state.agentToken] : []),
     ...mirrorSecrets(ctx.registry),
   ];
 }
 
 /** Remembers `path` in the record when it does not exist yet, so reset removes only what berth made. */
 function rememberIfAbsent(path: string): string {
-  const p = shq(path);
+  const p = shellQuote(path);
   return `if [ ! -e ${p} ] && [ ! -L ${p} ] && ! grep -qxF ${p} ${createdRecord} 2>/dev/null; then mkdir -p /etc/berth && echo ${p} >> ${createdRecord}; fi`;
 }
 
 /** The k3s binary from the image, plus kubectl/crictl/ctr links where no such program exists. */
-function installBinaryCommands(ctx: RuntimeContext): string[] {
-  const src = shq(`${ctx.rootfsDir}/bin/k3s`);
+function installBinaryCommands(ctx: K3sContext): string[] {
+  const src = shellQuote(`${ctx.rootfsDir}/bin/k3s`);
   const links = ['kubectl', 'crictl', 'ctr'].map(
     (tool) =>
       `if ! command -v ${tool} >/dev/null 2>&1 && [ ! -e /usr/local/bin/${tool} ]; then ${rememberIfAbsent(`/usr/local/bin/${tool}`)}; ln -s k3s /usr/local/bin/${tool}; fi`,
@@ -83,7 +110,7 @@ function installBinaryCommands(ctx: RuntimeContext): string[] {
   ];
 }
 
-function hostFiles(ctx: RuntimeContext, config: string): FileSpec[] {
+function hostFiles(ctx: K3sContext, config: string): FileSpec[] {
   return [
     { path: `${configDir}/config.yaml`, content: config, mode: 0o600 },
     { path: `${configDir}/registries.yaml`, content: k3sRegistriesYaml(ctx.registry), mode: 0o600 },
@@ -94,14 +121,14 @@ function nodeName(host: ClusterHost): Record<string, unknown> {
   return host.hostname ? { 'node-name': host.hostname } : {};
 }
 
-function serverConfig(ctx: RuntimeContext, host: ClusterHost, first: boolean): string {
+function serverConfig(ctx: K3sContext, host: ClusterHost, first: boolean): string {
   return k3sConfigYaml({
     role: 'server',
     imageDefaultConfig: ctx.imageDefaultConfig,
     distributionConfig: ctx.distributionConfig,
     required: {
-      token: ctx.secrets.token,
-      'agent-token': ctx.secrets.agentToken,
+      token: ctx.state.token,
+      'agent-token': ctx.state.agentToken,
       'cluster-init': first ? true : undefined,
       server: first ? undefined : apiUrl(ctx),
       'node-ip': host.ip,
@@ -113,13 +140,13 @@ function serverConfig(ctx: RuntimeContext, host: ClusterHost, first: boolean): s
   });
 }
 
-function agentConfig(ctx: RuntimeContext, host: ClusterHost): string {
+function agentConfig(ctx: K3sContext, host: ClusterHost): string {
   return k3sConfigYaml({
     role: 'agent',
     imageDefaultConfig: ctx.imageDefaultConfig,
     distributionConfig: ctx.distributionConfig,
     required: {
-      token: ctx.secrets.agentToken ?? ctx.secrets.token,
+      token: ctx.state.agentToken ?? ctx.state.token,
       server: apiUrl(ctx),
       'node-ip': host.ip,
       ...nodeName(host),
@@ -127,7 +154,7 @@ function agentConfig(ctx: RuntimeContext, host: ClusterHost): string {
   });
 }
 
-function waitForApi(ctx: RuntimeContext, host: ClusterHost): string {
+function waitForApi(ctx: K3sContext, host: ClusterHost): string {
   return waitForPortCommand(
     '127.0.0.1',
     ctx.apiPort,
@@ -136,9 +163,16 @@ function waitForApi(ctx: RuntimeContext, host: ClusterHost): string {
   );
 }
 
-function merge(host: string, description: string, parts: HostAction[], secrets: string[]): HostStep {
+function merge(
+  host: string,
+  id: string,
+  description: string,
+  parts: HostAction[],
+  secrets: string[],
+): HostStep {
   return {
     host,
+    id,
     description,
     files: parts.flatMap((p) => p.files ?? []),
     commands: parts.flatMap((p) => p.commands ?? []),
@@ -146,11 +180,12 @@ function merge(host: string, description: string, parts: HostAction[], secrets: 
   };
 }
 
-function serverStep(ctx: RuntimeContext, host: ClusterHost, first: boolean): HostStep {
+function serverStep(ctx: K3sContext, host: ClusterHost, first: boolean): HostStep {
   const m0 = master0(ctx);
   const service = installService(serverService);
   return merge(
     host.ip,
+    first ? 'init' : 'join',
     first ? `start the first k3s server on ${host.ip}` : `join k3s server ${host.ip} to ${m0.ip}`,
     [
       {
@@ -181,10 +216,11 @@ function waitForKubeconfig(): string {
   return `i=0; until [ -s ${configDir}/k3s.yaml ]; do i=$((i + 1)); if [ $i -ge ${readyTimeoutSeconds} ]; then echo "k3s wrote no ${configDir}/k3s.yaml within ${readyTimeoutSeconds} s" >&2; exit 1; fi; sleep 1; done`;
 }
 
-function agentStep(ctx: RuntimeContext, host: ClusterHost): HostStep {
+function agentStep(ctx: K3sContext, host: ClusterHost): HostStep {
   const lb = nodeBalancingSyncAction(ctx, host);
   return merge(
     host.ip,
+    'join',
     `join k3s agent ${host.ip}`,
     [
       {
@@ -199,7 +235,7 @@ function agentStep(ctx: RuntimeContext, host: ClusterHost): HostStep {
   );
 }
 
-function nodeBalancingSyncAction(ctx: RuntimeContext, node: ClusterHost): HostAction {
+function nodeBalancingSyncAction(ctx: K3sContext, node: ClusterHost): HostAction {
   const lb = installBalancer({ vip: ctx.vip, port: ctx.apiPort, nodeIp: node.ip, masters: masterIps(ctx) });
   return {
     description: `point ${node.ip}'s API balancer at ${masterIps(ctx).join(', ')}`,
@@ -212,21 +248,23 @@ function nodeBalancingSyncAction(ctx: RuntimeContext, node: ClusterHost): HostAc
  * kubectl as berth runs it on a master: its discovery cache goes to the cluster's directory, which reset
  * removes, instead of root's ~/.kube/cache, which nothing would.
  */
-function kubectl(ctx: RuntimeContext): string {
+function kubectl(ctx: K3sContext): string {
   const clusterDir = ctx.rootfsDir.slice(0, ctx.rootfsDir.lastIndexOf('/'));
-  return `${bin} kubectl --cache-dir ${shq(`${clusterDir}/kube-cache`)}`;
+  return `${bin} kubectl --cache-dir ${shellQuote(`${clusterDir}/kube-cache`)}`;
 }
 
 /** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
-function nodeNameByIp(ctx: RuntimeContext, ip: string): string {
+function nodeNameByIp(ctx: K3sContext, ip: string): string {
   const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
-  return `${kubectl(ctx)} get nodes -o jsonpath=${shq(jsonpath)} | awk -v ip=${shq(ip)} '$2 == ip { print $1 }'`;
+  return `${kubectl(ctx)} get nodes -o jsonpath=${shellQuote(jsonpath)} | awk -v ip=${shellQuote(ip)} '$2 == ip { print $1 }'`;
 }
 
-function deleteNodeStep(ctx: RuntimeContext, via: ClusterHost, host: ClusterHost): HostStep {
-  const name = host.hostname ? shq(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
+function deleteNodeStep(ctx: K3sContext, via: ClusterHost, host: ClusterHost): HostStep {
+  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
   return {
     host: via.ip,
+    id: `remove-node-${host.ip}`,
+    always: true,
     description: `remove node ${host.ip} from the cluster`,
     commands: [
       `name=${name}; if [ -n "$name" ]; then ${kubectl(ctx)} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl(ctx)} delete node "$name" --ignore-not-found; fi`,
@@ -234,7 +272,7 @@ function deleteNodeStep(ctx: RuntimeContext, via: ClusterHost, host: ClusterHost
   };
 }
 
-function resetAction(ctx: RuntimeContext): HostAction {
+function resetAction(ctx: K3sContext): HostAction {
   const lb = resetBalancer(ctx.vip);
   const ipt = (tool: string) =>
     `if command -v ${tool}-save >/dev/null 2>&1 && ${tool}-save | grep -qiE 'KUBE-|CNI-|flannel'; then ${tool}-save | grep -v KUBE- | grep -v CNI- | grep -iv flannel | ${tool}-restore; fi`;
@@ -254,7 +292,7 @@ fi`,
       ipt('iptables'),
       ipt('ip6tables'),
       ...(lb.commands ?? []),
-      'rm -rf /etc/rancher /var/lib/rancher /var/lib/kubelet /run/k3s /run/flannel /var/lib/cni',
+      `rm -rf ${defaults.resetPaths.join(' ')}`,
       `if [ -f ${createdRecord} ]; then while read -r p; do rm -rf "$p"; done < ${createdRecord}; rm -f ${createdRecord}; fi`,
       removeHostsEntries(ctx.apiServerDomain),
       removeHostsEntries(ctx.registry.domain),
@@ -263,22 +301,20 @@ fi`,
   };
 }
 
-function upgradeStep(ctx: RuntimeContext, host: ClusterHost, server: boolean, version: string): HostStep {
-  const service = server ? serverService.name : agentService.name;
-  return {
-    host: host.ip,
-    description: `upgrade k3s on ${host.ip} to ${version}`,
-    commands: [
-      ...installBinaryCommands(ctx),
-      `${bin} --version | grep -qF ${shq(`k3s version ${version}`)} || { echo "${host.ip}: ${ctx.rootfsDir}/bin/k3s is not k3s ${version}" >&2; exit 1; }`,
-      `if [ -d /run/systemd/system ]; then systemctl restart ${service}; else sh /usr/local/lib/berth/supervise stop ${service} && sh /usr/local/lib/berth/supervise start ${service}; fi`,
-      ...(server ? [waitForApi(ctx, host)] : []),
-    ],
-  };
-}
+const token = (): string => randomBytes(24).toString('hex');
 
-export const k3sRuntime: Runtime = {
+export const k3sRuntime: Runtime<K3sState> = {
   name: 'k3s',
+  defaults,
+  async prepare(ctx, previous) {
+    const v = ctx.kubeVersion;
+    if (v && (v.major !== 1 || compareMinor(v, 1, 21) < 0)) {
+      throw new InputError(
+        `the cluster image's version ${v.text} is older than k3s v1.21, the oldest berth installs; use a newer image`,
+      );
+    }
+    return { token: previous?.token ?? token(), agentToken: previous?.agentToken ?? token() };
+  },
   init(ctx) {
     return [serverStep(ctx, master0(ctx), true)];
   },
@@ -293,24 +329,18 @@ export const k3sRuntime: Runtime = {
     const stays = ctx.masters.find((m) => !leaving.has(m.ip));
     return hosts.flatMap((h) => [
       ...(stays ? [deleteNodeStep(ctx, stays, h)] : []),
-      { host: h.ip, ...resetAction(ctx) },
+      { host: h.ip, id: 'reset', always: true, ...resetAction(ctx) },
     ]);
   },
   deleteNodes(ctx, hosts) {
     const via = master0(ctx);
-    return hosts.flatMap((h) => [deleteNodeStep(ctx, via, h), { host: h.ip, ...resetAction(ctx) }]);
+    return hosts.flatMap((h) => [
+      deleteNodeStep(ctx, via, h),
+      { host: h.ip, id: 'reset', always: true, ...resetAction(ctx) },
+    ]);
   },
   reset(ctx) {
     return resetAction(ctx);
-  },
-  upgrade(ctx, version) {
-    return [
-      ...ctx.masters.map((m) => upgradeStep(ctx, m, true, version)),
-      ...ctx.nodes.map((n) => upgradeStep(ctx, n, false, version)),
-    ];
-  },
-  joinToken(ctx) {
-    return ctx.secrets.token;
   },
   kubeconfig(ctx): KubeconfigSource {
     const url = `https://${master0(ctx).ip}:${ctx.apiPort}`;
@@ -330,22 +360,6 @@ export const k3sRuntime: Runtime = {
         return doc.toString();
       },
     };
-  },
-  certificates() {
-    const tls = `${dataDir}/server/tls`;
-    return [
-      `${tls}/client-ca.crt`,
-      `${tls}/server-ca.crt`,
-      `${tls}/request-header-ca.crt`,
-      `${tls}/serving-kube-apiserver.crt`,
-      `${tls}/client-admin.crt`,
-      `${tls}/client-controller.crt`,
-      `${tls}/client-scheduler.crt`,
-      `${tls}/etcd/server-client.crt`,
-      `${tls}/etcd/peer-server-client.crt`,
-      `${dataDir}/agent/serving-kubelet.crt`,
-      `${dataDir}/agent/client-kubelet.crt`,
-    ];
   },
   nodeBalancingSync(ctx, node) {
     return nodeBalancingSyncAction(ctx, node);

@@ -3,13 +3,14 @@
 // logged and retried, as k3s keeps retrying until the server accepts it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { KubeObject } from '../kube-api/kube-object.js';
 import { ensureDir, nodeId, nodePassword, writeAgentFiles, writeFileMode } from './agent-files.js';
 import { type ClusterToken, parseClusterToken } from './cluster-token.js';
 import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
 import { type CallOptions, type CallResult, ConnectError, callHttps, splitPem } from './https-client.js';
-import { buildNodeObject, heartbeatStatus, type KubeObject } from './node-object.js';
+import { buildNodeObject, heartbeatStatus } from './node-object.js';
 import { loadRegistries } from './registries-config.js';
 import { fetchClusterCa } from './server-join.js';
 import { redactedArgs } from './server-run.js';

@@ -25,6 +25,8 @@ export class ClusterState extends EventEmitter {
     private readonly origin: string,
   ) {
     super();
+    // Every open watch listens here.
+    this.setMaxListeners(0);
     if (existsSync(file)) {
       const saved = JSON.parse(readFileSync(file, 'utf8')) as { counter: number; records: StateRecord[] };
       this.counter = saved.counter;

@@ -14,9 +14,9 @@ import {
 } from 'node:fs';
 import { release } from 'node:os';
 import { delimiter, join } from 'node:path';
+import type { KubeObject } from '../kube-api/kube-object.js';
 import { criImageStatus, criPullImage, criVersion } from './cri-client.js';
 import { type FlagValues, flag, str } from './flag-set.js';
-import type { KubeObject } from './node-object.js';
 import { type Registries, writeHostsDirs } from './registries-config.js';
 import { klog } from './standin-log.js';
 

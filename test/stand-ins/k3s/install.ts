@@ -1,13 +1,13 @@
 // Generator for the k3s stand-in's bin/ files: one self-contained ES module built from the compiled modules
 // next to this file, a `k3s` launcher script, and the multicall links real k3s installs.
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const STANDIN_BUNDLE_NAME = 'k3s.standin.mjs';
 const MULTICALL_NAMES = ['kubectl', 'crictl', 'ctr'];
 
-const localImportRe = /^import\s+\{([^}]*)\}\s+from\s+'\.\/([\w.-]+)\.js';\s*$/gm;
+const localImportRe = /^import\s+\{([^}]*)\}\s+from\s+'(\.\.?\/[\w./-]+)\.js';\s*$/gm;
 const nodeImportRe = /^import\s+([^;]*?)\s+from\s+'(node:[\w/]+)';\s*$/gm;
 const exportRe = /^export (?:async )?(?:function\*? |class |const |let |var )([\w$]+)/gm;
 
@@ -41,23 +41,27 @@ function localBinding(names: string, module: string): string {
   return `const { ${parts.join(', ')} } = ${scopeName(module)};`;
 }
 
+/** A relative import of `from` (a module path under the stand-ins root, without .js) as such a path. */
+const importedModule = (from: string, spec: string) => posix.join(posix.dirname(from), spec);
+
 /**
  * Links the compiled modules in dependency order, each in its own function scope returning its exports, so the
- * result runs as one file. Node built-in imports are hoisted and merged; the modules use only named imports.
+ * result runs as one file. Modules are named by their path under `root` (the k3s stand-in imports the shared
+ * API from ../kube-api/). Node built-in imports are hoisted and merged; the modules use only named imports.
  */
-async function bundleStandIn(dir: string): Promise<string> {
+async function bundleStandIn(root: string, entry: string): Promise<string> {
   const order: string[] = [];
   const seen = new Set<string>();
   const sources = new Map<string, string>();
   const visit = async (module: string) => {
     if (seen.has(module)) return;
     seen.add(module);
-    const src = await readFile(join(dir, `${module}.js`), 'utf8');
+    const src = await readFile(join(root, `${module}.js`), 'utf8');
     sources.set(module, src);
-    for (const m of src.matchAll(localImportRe)) await visit(m[2]);
+    for (const m of src.matchAll(localImportRe)) await visit(importedModule(module, m[2]));
     order.push(module);
   };
-  await visit('main');
+  await visit(entry);
   const imports = new Map<string, NodeImports>();
   const bodies = order.map((module) => {
     const src = sources.get(module)!;
@@ -68,7 +72,9 @@ async function bundleStandIn(dir: string): Promise<string> {
     }
     const exported = [...src.matchAll(exportRe)].map((m) => m[1]);
     const body = src
-      .replace(localImportRe, (_all, names: string, from: string) => localBinding(names, from))
+      .replace(localImportRe, (_all, names: string, spec: string) =>
+        localBinding(names, importedModule(module, spec)),
+      )
       .replace(nodeImportRe, '')
       .replace(/^export (?=(async )?function|class |const |let |var )/gm, '');
     return `// ---- ${module}.js\nconst ${scopeName(module)} = (() => {\n${body.trim()}\nreturn { ${exported.join(', ')} };\n})();\n`;
@@ -114,10 +120,10 @@ function launcher(bundle: string): string {
 
 /** Writes the one-file `k3s` and the kubectl/crictl/ctr links into destBinDir (created if missing). */
 export async function writeK3sStandIn(destBinDir: string): Promise<void> {
-  const here = dirname(fileURLToPath(import.meta.url));
+  const standIns = dirname(dirname(fileURLToPath(import.meta.url)));
   await mkdir(destBinDir, { recursive: true });
   const script = join(destBinDir, 'k3s');
-  await writeFile(script, launcher(await bundleStandIn(here)), { mode: 0o755 });
+  await writeFile(script, launcher(await bundleStandIn(standIns, 'k3s/main')), { mode: 0o755 });
   await chmod(script, 0o755);
   for (const name of MULTICALL_NAMES) {
     await rm(join(destBinDir, name), { force: true });

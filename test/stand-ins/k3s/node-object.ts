@@ -1,12 +1,9 @@
-// Node objects as a k3s kubelet registers them, how the node controller judges them, and the server-side
-// Table kubectl prints.
+// Node objects as a k3s kubelet registers them, and how the node controller judges them.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem } from 'node:os';
+import type { KubeObject } from '../kube-api/kube-object.js';
 import { CONTAINERD_VERSION, K3S_VERSION } from './standin-paths.js';
-
-// biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON.
-export type KubeObject = Record<string, any>;
 
 export interface NodeRegistration {
   name: string;
@@ -172,133 +169,6 @@ export function withLiveness(node: KubeObject, now: number): KubeObject {
     ];
   }
   return copy;
-}
-
-/** apimachinery's duration.HumanDuration, which the server-side printer uses for AGE. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${hours / 24}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  const years = Math.floor(hours / 24 / 365);
-  const days = Math.floor(hours / 24) % 365;
-  if (hours < 24 * 365 * 8) return days === 0 ? `${years}y` : `${years}y${days}d`;
-  return `${years}y`;
-}
-
-function nodeStatusText(node: KubeObject): string {
-  const conditions: KubeObject[] = node.status?.conditions ?? [];
-  const ready = conditions.find((c) => c.type === 'Ready');
-  const parts = ready ? [ready.status === 'True' ? 'Ready' : 'NotReady'] : ['Unknown'];
-  if (node.spec?.unschedulable) parts.push('SchedulingDisabled');
-  return parts.join(',');
-}
-
-function nodeRoles(node: KubeObject): string {
-  const roles = new Set<string>();
-  for (const [k, v] of Object.entries<string>(node.metadata?.labels ?? {})) {
-    if (k.startsWith('node-role.kubernetes.io/') && k.length > 24) roles.add(k.slice(24));
-    else if (k === 'kubernetes.io/role' && v) roles.add(v);
-  }
-  return roles.size ? [...roles].sort().join(',') : '<none>';
-}
-
-function addressOf(node: KubeObject, type: string): string {
-  const a = (node.status?.addresses ?? []).find((x: KubeObject) => x.type === type);
-  return a ? a.address : '<none>';
-}
-
-const nodeColumns = [
-  ['Name', 0, 'name', 'Name must be unique within a namespace.'],
-  ['Status', 0, '', 'The status of the node'],
-  ['Roles', 0, '', 'The roles of the node'],
-  [
-    'Age',
-    0,
-    '',
-    'CreationTimestamp is a timestamp representing the server time when this object was created.',
-  ],
-  ['Version', 0, '', 'Kubelet Version reported by the node.'],
-  [
-    'Internal-IP',
-    1,
-    '',
-    'List of addresses reachable to the node. Queried from cloud provider, if available.',
-  ],
-  [
-    'External-IP',
-    1,
-    '',
-    'List of addresses reachable to the node. Queried from cloud provider, if available.',
-  ],
-  [
-    'OS-Image',
-    1,
-    '',
-    'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
-  ],
-  [
-    'Kernel-Version',
-    1,
-    '',
-    "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
-  ],
-  [
-    'Container-Runtime',
-    1,
-    '',
-    'Container runtime version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
-  ],
-] as const;
-
-export function nodeTable(
-  nodes: KubeObject[],
-  resourceVersion: string,
-  includeObject: string,
-  now: number,
-): KubeObject {
-  return {
-    kind: 'Table',
-    apiVersion: 'meta.k8s.io/v1',
-    metadata: { resourceVersion },
-    columnDefinitions: nodeColumns.map(([name, priority, format, description]) => ({
-      name,
-      type: 'string',
-      format,
-      description,
-      priority,
-    })),
-    rows: nodes.map((n) => {
-      const info = n.status?.nodeInfo ?? {};
-      const row: KubeObject = {
-        cells: [
-          n.metadata.name,
-          nodeStatusText(n),
-          nodeRoles(n),
-          humanDuration(now - Date.parse(n.metadata.creationTimestamp)),
-          info.kubeletVersion ?? '',
-          addressOf(n, 'InternalIP'),
-          addressOf(n, 'ExternalIP'),
-          info.osImage ?? '<unknown>',
-          info.kernelVersion ?? '<unknown>',
-          info.containerRuntimeVersion ?? '<unknown>',
-        ],
-      };
-      if (includeObject === 'Object') row.object = n;
-      else if (includeObject !== 'None') {
-        row.object = { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: n.metadata };
-      }
-      return row;
-    }),
-  };
 }
 
 /** A kubelet status post: refreshes heartbeat times, and marks Ready anew after an outage. */

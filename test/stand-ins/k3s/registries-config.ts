@@ -3,7 +3,7 @@
 // files k3s generates from it.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeObject } from './node-object.js';
+import type { KubeObject } from '../kube-api/kube-object.js';
 import { parseYamlSubset } from './yaml-subset.js';
 
 export class RegistriesError extends Error {}

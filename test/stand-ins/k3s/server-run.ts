@@ -7,6 +7,9 @@ import { createServer } from 'node:https';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
+import { sendStatus } from '../kube-api/api-response.js';
+import type { ApiUser } from '../kube-api/api-server.js';
+import { WorkloadController } from '../kube-api/controllers/workload-controller.js';
 import {
   ensureDir,
   kubeconfigYaml,
@@ -15,14 +18,13 @@ import {
   writeAgentFiles,
   writeFileMode,
 } from './agent-files.js';
-import { sendStatus } from './api-response.js';
 import { ClusterState } from './cluster-state.js';
 import { caHashOf, formatClusterToken, parseClusterToken, randomSecret } from './cluster-token.js';
 import { runtimeEndpoint, startAgentRuntime } from './containerd-run.js';
 import { type FlagValues, flag, list, num, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
-import { type ApiUser, KubeApi } from './kube-api.js';
-import { buildNodeObject, heartbeatStatus, type KubeObject } from './node-object.js';
+import { k3sKubeApi } from './kube-api.js';
+import { buildNodeObject, heartbeatStatus } from './node-object.js';
 import { type CertPair, newCa, signLeaf } from './openssl-pki.js';
 import { PeerSync, type ServerPeer } from './peer-sync.js';
 import { loadRegistries } from './registries-config.js';
@@ -313,7 +315,12 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
     nodeName,
   );
   const clusterCidr = list(values, 'cluster-cidr')[0] ?? '10.42.0.0/16';
-  const api = new KubeApi({ state, advertiseAddress: selfPeer.address, clusterCidr });
+  const api = k3sKubeApi({
+    state,
+    advertiseAddress: selfPeer.address,
+    clusterCidr,
+    serviceCidr: bootstrap.critical.ServiceIPRange,
+  });
   const supervisor = new Supervisor({
     state,
     bootstrap,
@@ -370,6 +377,13 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   } else {
     state.put(`server/${nodeName}`, () => selfPeer);
   }
+  await api.ensureBuiltins();
+  // One controller-manager acts at a time: the server with the lowest name among those recorded.
+  const controller = new WorkloadController(api, {
+    isLeader: () => (state.values('server/') as ServerPeer[]).map((p) => p.name).sort()[0] === nodeName,
+    onError: (m) => klog.error(`controller: ${m}`),
+  });
+  controller.start();
 
   const serverToken = join(dataDir, 'server', 'token');
   klog.info(`Server node token is available at ${serverToken}`);
@@ -406,7 +420,8 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
       runtimeEndpoint: runtimeEndpoint(values),
     });
     await startAgentRuntime(values, dataDir, registries);
-    const existing = state.get(`node/${nodeName}`) as KubeObject | undefined;
+    const nodeType = api.typeOf('', 'Node');
+    const existing = api.get(nodeType, undefined, nodeName);
     const fresh = buildNodeObject({
       name: nodeName,
       internalIp: nodeIps[0],
@@ -417,21 +432,19 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
       etcd,
       nodeArgs: redactedArgs(rawArgs),
     });
-    if (existing)
-      api.save(
-        existing,
-        {
-          ...existing,
-          status: { ...fresh.status, conditions: heartbeatStatus(existing, new Date()).conditions },
-        },
-        true,
-      );
-    else api.create(fresh);
+    if (existing) {
+      const status = { ...fresh.status, conditions: heartbeatStatus(existing, new Date()).conditions };
+      await api.update(nodeType, undefined, nodeName, { ...existing, status }, { status: true });
+    } else await api.create(nodeType, undefined, fresh);
     klog.info(`Registered node ${nodeName}`);
     heartbeat = setInterval(() => {
-      const current = state.get(`node/${nodeName}`) as KubeObject | undefined;
-      if (current) api.save(current, { ...current, status: heartbeatStatus(current, new Date()) }, true);
-      else
+      const current = api.get(nodeType, undefined, nodeName);
+      if (current) {
+        const status = heartbeatStatus(current, new Date());
+        api
+          .update(nodeType, undefined, nodeName, { ...current, status }, { status: true })
+          .catch((e: Error) => klog.error(`Error updating node status, will retry: ${e.message}`));
+      } else
         klog.error(
           `Error updating node status, will retry: error getting node "${nodeName}": nodes "${nodeName}" not found`,
         );
@@ -443,6 +456,7 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   const stop = (signal: string) => {
     klog.info(`Received ${signal}, shutting down`);
     if (heartbeat) clearInterval(heartbeat);
+    controller.stop();
     peers.stop();
     state.flush();
     server.close();

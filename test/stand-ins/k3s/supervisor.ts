@@ -3,9 +3,9 @@
 // calls between servers, which take the place of etcd peer traffic.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BodyError, readJson, sendJson, sendText } from './api-response.js';
+import { BodyError, readJson, sendJson, sendText } from '../kube-api/api-response.js';
+import type { KubeObject } from '../kube-api/kube-object.js';
 import type { ClusterState, StateRecord } from './cluster-state.js';
-import type { KubeObject } from './node-object.js';
 import { type CertPair, signLeaf } from './openssl-pki.js';
 import type { ServerPeer } from './peer-sync.js';
 import { klog } from './standin-log.js';

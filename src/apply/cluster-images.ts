@@ -29,7 +29,7 @@ export interface ImagesInput {
   cluster: Cluster;
   configs: ConfigDoc[];
   store: ImageStore;
-  /** The generated registry password, standing in for the well-known default unless an image sets one. */
+  /** The generated registry password: it goes over any an image sets (the Clusterfile env may set another). */
   registryPassword: string;
   /** Where rootfs/ and apps/ are kept: the cluster's state dir. */
   dir: string;
@@ -150,9 +150,11 @@ export async function prepareImages(input: ImagesInput, platform: Platform): Pro
   }
   const labels: Record<string, string> = Object.assign({}, ...base.map((i) => i.labels));
   const clusterEnv = envMap(input.cluster);
-  // The generated registry password stands in for the well-known default unless an image sets its own.
+  // The cluster registry never runs with a password an image ships (published images all carry the same
+  // well-known one): berth's generated password wins over the images' env; only the Clusterfile's own
+  // env, the user's explicit choice, goes over it.
   const env = mergeEnv(
-    [{ registryPassword: input.registryPassword }, ...base.map((i) => i.env)],
+    [...base.map((i) => i.env), { registryPassword: input.registryPassword }],
     clusterEnv,
     {},
     {

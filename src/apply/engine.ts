@@ -84,15 +84,14 @@ async function runOne(engine: Engine, s: PlannedStep): Promise<void> {
     const hasWork = (action.files?.length ?? 0) + (action.commands?.length ?? 0) > 0 || s.outputs;
     const captured: Record<string, string> = {};
     if (hasWork) {
-      const stdout = await engine.runner.run(s.host, scriptWithOutputs(action, s.outputs), (line) => {
-        if (!outputLine.test(line)) log.debug(`${s.host}: ${line}`);
-      });
-      for (const line of stdout.split('\n')) {
+      // outputs are taken from the stream: collected output is capped, a chatty step could push them out
+      await engine.runner.run(s.host, scriptWithOutputs(action, s.outputs), (line) => {
         const m = outputLine.exec(line);
-        if (!m) continue;
-        captured[m[1] as string] = Buffer.from(m[2] as string, 'base64').toString('utf8');
-        registerSecret(captured[m[1] as string]);
-      }
+        if (!m) return log.debug(`${s.host}: ${line}`);
+        const value = Buffer.from(m[2] as string, 'base64').toString('utf8');
+        registerSecret(value);
+        captured[m[1] as string] = value;
+      });
     }
     if (s.forgetsHost) await engine.journal.forgetHost(s.host);
     else if (!s.always) await engine.journal.record(s.host, s.id, identity(s), captured);

@@ -25,7 +25,6 @@ export interface HostFacts {
 
 const criSockets = [
   '/run/containerd/containerd.sock',
-  '/run/k3s/containerd/containerd.sock',
   '/var/run/crio/crio.sock',
   '/var/run/cri-dockerd.sock',
 ];

@@ -1,9 +1,9 @@
 import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { type Cluster, loadClusterfile, splitAddress } from '../clusterfile/index.js';
 import { EnvironmentError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { berthHome } from '../util/paths.js';
-import { clusterPaths } from './state.js';
 
 // A host belongs to one cluster at a time: another cluster's hooks, registry and reset on the same host
 // would undo or break the first one's. Before anything changes, every host of the cluster being applied
@@ -19,8 +19,9 @@ export async function checkHostsUnclaimed(cluster: Cluster): Promise<void> {
   const wanted = new Set(hostIps(cluster));
   const entries = await readdir(berthHome(), { withFileTypes: true }).catch(() => []);
   for (const e of entries) {
+    // berth's own dirs (images, sandboxes...) hold no Clusterfile and are passed over with the rest
     if (!e.isDirectory() || e.name === name) continue;
-    const file = clusterPaths(e.name).clusterfile;
+    const file = join(berthHome(), e.name, 'Clusterfile');
     if (!(await exists(file))) continue;
     const other = await loadClusterfile(file, { checkVariables: false }).catch(() => undefined);
     const shared = other ? hostIps(other.cluster).find((ip) => wanted.has(ip)) : undefined;

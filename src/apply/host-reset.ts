@@ -2,8 +2,8 @@ import type { ResolvedHost } from '../clusterfile/index.js';
 import type { HostAction } from '../host/action.js';
 import { removeHostsEntries } from '../host/etc-hosts.js';
 import { removeService } from '../host/services.js';
-import { registryServiceName } from '../registry/config.js';
 import { containerdMirrorFiles } from '../registry/mirrors.js';
+import { registryServiceName } from '../registry/server.js';
 import { shellQuote } from '../util/shell.js';
 import { clusterHost, type PlannedCluster } from './planned-cluster.js';
 

@@ -27,13 +27,7 @@ export function sshRunner(
   return {
     async run(host, script, onLine) {
       const session = await pool.session(spec(host));
-      const r = await session.exec(actionShell, {
-        sudo: true,
-        stdin: script,
-        signal: opts.signal,
-        onLine,
-      });
-      return r.stdout;
+      await session.exec(actionShell, { sudo: true, stdin: script, signal: opts.signal, onLine });
     },
     async copy(copy: TreeCopy, ips: string[]) {
       let tree = await LocalTree.scan(copy.from);

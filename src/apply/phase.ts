@@ -50,8 +50,8 @@ export interface ApplyOptions {
 
 /** How the engine (engine.ts) reaches hosts: over SSH in berth (host-run.ts), locally in unit tests. */
 export interface HostRunner {
-  /** Runs an action script as root on `host`; resolves to its stdout. */
-  run(host: string, script: string, onLine: (line: string) => void): Promise<string>;
+  /** Runs an action script as root on `host`, passing each line of its output to `onLine` as it comes. */
+  run(host: string, script: string, onLine: (line: string) => void): Promise<void>;
   /** Puts a local tree on every host of `hosts`; a host's failure comes back in the map, never thrown. */
   copy(copy: TreeCopy, hosts: string[]): Promise<{ failed: Map<string, Error>; bytesSent: number }>;
   /** The content of a file on `host`, read as root. */

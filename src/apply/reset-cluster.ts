@@ -91,7 +91,7 @@ export async function resetCluster(name: string, options: ClusterOptions = {}): 
       const secrets = await loadOrCreateSecrets(name, { save: false });
       const base = (loaded.cluster.status?.mounts ?? []).filter((m) => m.type !== 'application');
       const env = mergeEnv(
-        [{ registryPassword: secrets.registryPassword }, ...base.map((m) => m.env ?? {})],
+        [...base.map((m) => m.env ?? {}), { registryPassword: secrets.registryPassword }],
         envMap(loaded.cluster),
       );
       const arch = facts.values().next().value?.arch ?? 'amd64';

@@ -6,7 +6,7 @@ import lockfile from 'proper-lockfile';
 import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { EnvironmentError, InputError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { registerSecret } from '../util/log.js';
 import { berthHome } from '../util/paths.js';
 import { decryptSecret, encryptSecret } from '../util/secrets.js';
@@ -130,7 +130,7 @@ export async function withClusterLock<T>(
 }
 
 export interface ClusterSecrets {
-  /** Password of the in-cluster registry when the image does not set one. */
+  /** Password of the in-cluster registry (over any an image sets; the Clusterfile's env may set another). */
   registryPassword: string;
 }
 
@@ -178,8 +178,24 @@ export async function loadDriverState(name: string): Promise<unknown> {
     if (err.code === 'ENOENT') return undefined;
     throw new InputError(`${path}: cannot read the distribution's state (${err.message})`);
   });
-  if (text === undefined) return undefined;
+  if (text === undefined) return legacyDriverState(name);
   const state = JSON.parse(decryptSecret(text.trim())) as unknown;
+  for (const s of strings(state)) registerSecret(s);
+  return state;
+}
+
+/**
+ * Clusters applied before drivers had state of their own kept the distribution's tokens in secrets.json
+ * as `token` and `agentToken`; they are the driver's previous state, so a re-apply keeps them.
+ */
+async function legacyDriverState(name: string): Promise<unknown> {
+  const text = await readFile(clusterPaths(name).secrets, 'utf8').catch(() => undefined);
+  const stored = text ? (JSON.parse(text) as Record<string, string | undefined>) : {};
+  if (!stored.token) return undefined;
+  const state = {
+    token: decryptSecret(stored.token),
+    ...(stored.agentToken ? { agentToken: decryptSecret(stored.agentToken) } : {}),
+  };
   for (const s of strings(state)) registerSecret(s);
   return state;
 }

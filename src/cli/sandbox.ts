@@ -10,7 +10,9 @@ function parseHosts(v: string): number {
 export function registerSandbox(program: Command): void {
   const sandbox = program
     .command('sandbox')
-    .description('local throwaway Linux hosts (namespaces with their own sshd) to try cluster images on');
+    .description(
+      'local throwaway Linux hosts (namespaces with their own systemd and sshd) to try cluster images on',
+    );
 
   sandbox
     .command('up')
@@ -19,14 +21,23 @@ export function registerSandbox(program: Command): void {
     .option('--hosts <n>', 'number of hosts', '3')
     .option('--subnet <cidr>', 'IPv4 subnet, /24 or larger (default: a free /24 in 10.210.0.0/16)')
     .option('--bandwidth <rate>', 'cap each host link in both directions, e.g. 50mbit')
+    .option('--init <init>', "hosts' PID 1: systemd (default where installed) or sshd")
     .option('--json', 'print the sandbox as JSON (includes passwords)')
     .action(
-      async (o: { name: string; hosts: string; subnet?: string; bandwidth?: string; json?: boolean }) => {
+      async (o: {
+        name: string;
+        hosts: string;
+        subnet?: string;
+        bandwidth?: string;
+        init?: string;
+        json?: boolean;
+      }) => {
         const { sandboxUp } = await import('../sandbox/index.js');
         const started = Date.now();
         const opts: Parameters<typeof sandboxUp>[0] = { name: o.name, hosts: parseHosts(o.hosts) };
         if (o.subnet) opts.subnet = o.subnet;
         if (o.bandwidth) opts.bandwidth = o.bandwidth;
+        if (o.init) opts.init = o.init as NonNullable<typeof opts.init>;
         const sb = await sandboxUp(opts);
         if (o.json) {
           // Explicitly asked for: these are throwaway test hosts, so their passwords are printed.
@@ -34,7 +45,7 @@ export function registerSandbox(program: Command): void {
           return;
         }
         log.info(
-          `sandbox ${sb.name}: ${sb.hosts.length} hosts up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+          `sandbox ${sb.name}: ${sb.hosts.length} hosts (${sb.init}) up in ${((Date.now() - started) / 1000).toFixed(1)} s`,
         );
         const out = (line: string) => process.stdout.write(`${line}\n`);
         out(

@@ -167,6 +167,8 @@ function unitFile(spec: ServiceSpec, runFile: string): string {
     '[Service]',
     `Type=${s.type ?? 'simple'}`,
     `ExecStart=/bin/sh ${runFile}`,
+    // the journal names the service, not the shell that execs it
+    `SyslogIdentifier=${spec.name}`,
     `KillMode=${s.killMode ?? 'control-group'}`,
     ...(s.delegate ? ['Delegate=yes'] : []),
     'Restart=always',
@@ -255,9 +257,13 @@ export function removeService(name: string, layout: ServiceLayout = defaultLayou
   checkName(name);
   const p = servicePaths(name, layout);
   const n = shellQuote(name);
+  const unit = shellQuote(p.unitFile);
   return [
+    // Going for good, every process of the service goes with it whatever its KillMode: systemd then
+    // waits for all of them and removes the service's cgroups, which no one would once it is unloaded.
+    `if [ -d ${shellQuote(p.systemdMarker)} ] && grep -qx 'KillMode=process' ${unit} 2>/dev/null; then sed -i 's/^KillMode=process$/KillMode=control-group/' ${unit} && systemctl daemon-reload; fi`,
     stopService(name, layout),
-    `if [ -f ${shellQuote(p.unitFile)} ]; then systemctl disable ${n} 2>/dev/null || :; rm -f ${shellQuote(p.unitFile)}; systemctl daemon-reload 2>/dev/null || :; fi`,
+    `if [ -f ${unit} ]; then systemctl disable ${n} 2>/dev/null || :; rm -f ${unit}; systemctl daemon-reload 2>/dev/null || :; fi`,
     `rm -f ${shellQuote(p.runFile)} ${shellQuote(p.logFile)} ${shellQuote(p.pidFile)}`,
     `if [ -z "$(ls -A ${shellQuote(p.servicesDir)} 2>/dev/null)" ]; then rm -f ${shellQuote(p.supervisor)}; rmdir ${shellQuote(p.servicesDir)} ${shellQuote(dirname(p.supervisor))} ${shellQuote(dirname(p.logFile))} ${shellQuote(dirname(p.pidFile))} 2>/dev/null || :; fi`,
   ];

@@ -1,12 +1,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { EnvironmentError, errorMessage, InputError } from '../util/errors.js';
+import { errorMessage, InputError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { isNotInstalled, runProgram } from '../util/program.js';
 import { parseReference } from './reference.js';
 
 // The images a cluster image must carry in its registry/: listed by hand in images/shim/*, named in
-// `image:` lines of the YAML under manifests/, and in the charts under charts/ as helm renders them.
+// `image:` lines of the YAML under manifests/, and in the charts under charts/ as helm renders them (or
+// berth, where helm is not installed).
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -71,12 +72,19 @@ export function imagesInYaml(text: string, where: string): string[] {
   return out;
 }
 
-async function helmTemplate(name: string, chartDir: string): Promise<string> {
-  const r = await runProgram('helm', ['template', name, chartDir]).catch((e: unknown) => {
-    throw isNotInstalled(e)
-      ? new EnvironmentError(`helm not found: install helm to save the images of charts/${name}`)
-      : e;
-  });
+/**
+ * What `helm template NAME DIR` prints; without helm installed, berth renders the chart itself
+ * (chart/render.ts), which knows helm's objects and the functions charts commonly call.
+ */
+async function renderChartText(name: string, chartDir: string): Promise<string> {
+  let r: { code: number; stdout: string; stderr: string };
+  try {
+    r = await runProgram('helm', ['template', name, chartDir]);
+  } catch (err) {
+    if (!isNotInstalled(err)) throw err;
+    const { renderChart } = await import('./chart/render.js');
+    return renderChart(name, chartDir);
+  }
   if (r.code !== 0)
     throw new InputError(`charts/${name}: helm template failed: ${r.stderr.trim().split('\n')[0]}`);
   return r.stdout;
@@ -111,7 +119,7 @@ export async function collectImageList(contextDir: string): Promise<string[]> {
     for (const name of (await readdir(charts)).sort()) {
       const chartDir = join(charts, name);
       if (!(await isDir(chartDir))) continue;
-      const rendered = await helmTemplate(name, chartDir);
+      const rendered = await renderChartText(name, chartDir);
       found.push(...imagesInYaml(rendered, `charts/${name} (rendered)`));
     }
   }

@@ -7,8 +7,8 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
-import { exists } from '../util/files.js';
 import { interruptSignal, removeOnExit } from '../util/interrupt.js';
+import { exists } from '../util/local-files.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
 import {
@@ -42,7 +42,7 @@ export interface StoredImage {
   config: ImageConfig;
 }
 
-export { sha256Digest } from '../util/files.js';
+export { sha256Digest } from '../util/local-files.js';
 
 /** Canonical name of a reference as the store keys it (`docker.io/library/x:latest`). */
 export function canonicalName(ref: string): string {

@@ -4,7 +4,6 @@
 // `library/` prefix (`docker.io/nginx` is stored as `library/nginx`), which is exactly the path a
 // mirror request for docker.io carries.
 
-import { stringify } from 'yaml';
 import type { FileSpec } from '../host/action.js';
 
 /** How every host reaches the cluster registry. */
@@ -70,19 +69,4 @@ export function containerdMirrorFiles(r: RegistryEndpoint, certsDir = '/etc/cont
     content: containerdHostsToml(upstream, r),
     mode: 0o600,
   }));
-}
-
-/** k3s /etc/rancher/k3s/registries.yaml: the same mirrors, with the credentials for the cluster registry. */
-export function k3sRegistriesYaml(r: RegistryEndpoint): string {
-  const own = registryAddress(r);
-  const mirrors: Record<string, { endpoint: string[] }> = {};
-  for (const host of [...Object.keys(mirroredRegistries), own])
-    mirrors[host] = { endpoint: [`http://${own}`] };
-  return stringify(
-    {
-      mirrors,
-      configs: { [own]: { auth: { username: r.username, password: r.password } } },
-    },
-    { aliasDuplicateObjects: false },
-  );
 }

@@ -4,8 +4,18 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { EnvironmentError, TimeoutError } from '../util/errors.js';
+import { shellQuote as q } from '../util/shell.js';
 import { tbfArgs } from './rate.js';
 import { lastLine } from './run.js';
+import {
+  execSystemdLine,
+  joinCgroupsScript,
+  type SystemdBoot,
+  systemdMountsScript,
+  systemdUnitsScript,
+} from './systemd-host.js';
+
+export type HostInit = 'systemd' | 'sshd';
 
 export interface BootPlan {
   /** The host's folder: upper/work dirs, root mount point, keys and configs. */
@@ -17,24 +27,23 @@ export interface BootPlan {
   gateway: string;
   user: string;
   bandwidth?: string;
-}
-
-function q(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
+  /** With systemd, what its boot needs; without, sshd is the host's PID 1. */
+  systemd?: SystemdBoot;
 }
 
 /**
  * The shell script that turns a namespace into a host: it runs inside the host's network namespace and
- * a fresh private mount, UTS and PID namespace (as PID 1 there), builds the root as an overlay of the
- * machine's `/`, then pivots into it and becomes sshd. Passwords arrive on stdin (for chpasswd), never in
- * a file.
+ * a fresh private mount, UTS, IPC and PID namespace (as PID 1 there), builds the root as an overlay of
+ * the machine's `/`, then pivots into it and becomes the host's init: systemd, or sshd on machines
+ * without it. Passwords arrive on stdin (for chpasswd), never in a file.
  */
 export function bootScript(p: BootPlan): string {
   const shape = p.bandwidth ? `tc qdisc add dev eth0 root ${tbfArgs(p.bandwidth).join(' ')}\n` : '';
+  const sd = p.systemd;
   return `set -eu
 H=${q(p.dir)}
 R="$H/root"
-# The new mount namespace starts as a copy of the machine's, including a handle on every network
+${sd ? joinCgroupsScript(sd) : ''}# The new mount namespace starts as a copy of the machine's, including a handle on every network
 # namespace in /run/netns; dropping them keeps other sandboxes' namespaces from living on in this one.
 if mountpoint -q /run/netns; then umount -l /run/netns; fi
 ip link set dev lo up
@@ -42,14 +51,7 @@ ip addr add ${p.ip}/${p.prefix} dev eth0
 ip link set dev eth0 up
 ip route add default via ${p.gateway}
 ${shape}mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$R"
-mount -t proc proc "$R/proc"
-# A sysfs mounted from inside the namespace shows the host's own network devices.
-mount -t sysfs sysfs "$R/sys"
-mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup"
-mount --bind /dev "$R/dev"
-mount --bind /dev/pts "$R/dev/pts"
-mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
-mount -t tmpfs -o mode=755 tmpfs "$R/run"
+${sd ? systemdMountsScript(sd) : sshdMountsScript}mount -t tmpfs -o mode=755 tmpfs "$R/run"
 mkdir -m 755 "$R/run/sshd"
 mkdir -m 1777 "$R/run/lock"
 mount -t tmpfs -o mode=1777 tmpfs "$R/tmp"
@@ -79,13 +81,23 @@ gid=$(chroot "$R" id -g ${p.user})
 home=$(chroot "$R" getent passwd ${p.user} | cut -d: -f6)
 install -d -m 700 -o "$uid" -g "$gid" "$R$home/.ssh"
 install -m 600 -o "$uid" -g "$gid" "$H/authorized_keys" "$R$home/.ssh/authorized_keys"
-cd "$R"
+${sd ? systemdUnitsScript(sd) : ''}cd "$R"
 pivot_root . mnt
 cd /
 umount -l /mnt
-exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config </dev/null
+${sd ? execSystemdLine : 'exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config </dev/null'}
 `;
 }
+
+// Without systemd, the host shares the machine's /dev and cgroup tree.
+const sshdMountsScript = `mount -t proc proc "$R/proc"
+# A sysfs mounted from inside the namespace shows the host's own network devices.
+mount -t sysfs sysfs "$R/sys"
+mount --rbind /sys/fs/cgroup "$R/sys/fs/cgroup"
+mount --bind /dev "$R/dev"
+mount --bind /dev/pts "$R/dev/pts"
+mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
+`;
 
 export function sshdConfig(ip: string): string {
   return `ListenAddress ${ip}:22
@@ -119,6 +131,7 @@ export function startHost(p: BootPlan, scriptPath: string, passwords: string): P
         'unshare',
         '-m',
         '-u',
+        '-i',
         // its own process table, as a separate machine has: a hook's pkill or a reset's sweep over /proc
         // must not reach the processes of the other hosts
         '-p',
@@ -190,12 +203,22 @@ function tcpAccepts(ip: string, port: number, timeoutMs: number): Promise<boolea
 }
 
 /**
- * Waits until the host's sshd accepts TCP on port 22; fails early with the boot log's last line (the log
- * itself goes away with the failed sandbox).
+ * The last line the host's boot wrote, for error messages (the files themselves go away with a failed
+ * sandbox): its script's output, else systemd's console.
  */
+export async function bootOutput(p: BootPlan): Promise<string> {
+  for (const file of ['boot.log', 'console']) {
+    const text = await readFile(join(p.dir, file), 'utf8').catch(() => '');
+    // util-linux follows a failed mount's message with this hint, which says nothing of the cause
+    const line = lastLine(text.replace(/^.*dmesg\(1\) may have more information.*$/gm, ''));
+    if (line) return line;
+  }
+  return 'no output';
+}
+
+/** Waits until the host's sshd accepts TCP on port 22; fails early with the boot's last output line. */
 export async function waitForSsh(p: BootPlan, pid: number, port: number, deadline: number): Promise<void> {
-  const lastLogLine = async () =>
-    lastLine(await readFile(join(p.dir, 'boot.log'), 'utf8').catch(() => '')) || 'no output';
+  const lastLogLine = () => bootOutput(p);
   for (let attempt = 0; ; attempt++) {
     if (!alive(pid)) {
       throw new EnvironmentError(`${p.hostname}: host did not start: ${await lastLogLine()}`);

@@ -1,3 +1,4 @@
+export type { HostInit } from './boot.js';
 export { sandboxDown } from './down.js';
 export { listSandboxes, loadSandbox } from './store.js';
 export type { Sandbox, SandboxHost } from './types.js';

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { EnvironmentError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { tbfArgs } from './rate.js';
 import { mustRun, runProgram } from './run.js';
 

@@ -3,7 +3,8 @@ import { EnvironmentError } from '../util/errors.js';
 import { netnsExists } from './network.js';
 import { runProgram } from './run.js';
 
-async function netnsPids(netns: string): Promise<number[]> {
+/** The processes in a host's network namespace, as the machine numbers them. */
+export async function netnsPids(netns: string): Promise<number[]> {
   if (!(await netnsExists(netns))) return [];
   const r = await runProgram('ip', ['netns', 'pids', netns]);
   return r.stdout

@@ -81,6 +81,7 @@ export function toSandbox(rec: SandboxRecord): Sandbox {
     bridge: rec.bridge,
     keyPath: keyPathOf(rec.name),
     hosts,
+    init: rec.init ?? 'sshd',
   };
   if (rec.bandwidth) sb.bandwidth = rec.bandwidth;
   return sb;

@@ -21,6 +21,8 @@ export interface Sandbox {
   keyPath: string;
   hosts: SandboxHost[];
   bandwidth?: string;
+  /** The hosts' PID 1: systemd (with systemctl and journalctl), or sshd alone. */
+  init: 'systemd' | 'sshd';
 }
 
 /** What is kept on disk: everything needed to tear the sandbox down, passwords encrypted. */
@@ -33,6 +35,8 @@ export interface SandboxRecord {
   gateway: string;
   bridge: string;
   bandwidth?: string;
+  /** Absent in records written before hosts could run systemd: those ran sshd. */
+  init?: 'systemd' | 'sshd';
   /** Whether this sandbox made /run/netns (iproute2 mounts it on first use); down removes it if unused. */
   createdNetnsDir: boolean;
   state: 'creating' | 'up';
@@ -50,5 +54,8 @@ export interface HostRecord {
   user: string;
   userPassword: string;
   hostKey: string;
+  /** The outer process of the host (its init is that process's child). */
   pid?: number;
+  /** systemd hosts: the host's cgroup in every hierarchy, removed (with what is below) by down. */
+  cgroups?: string[];
 }

@@ -2,11 +2,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EnvironmentError, UsageError } from '../util/errors.js';
-import { exists } from '../util/files.js';
+import { exists } from '../util/local-files.js';
 import { log, registerSecret } from '../util/log.js';
 import { mapLimit } from '../util/pool.js';
 import { encryptSecret } from '../util/secrets.js';
-import { type BootPlan, bootScript, sshdConfig, startHost, waitForSsh } from './boot.js';
+import {
+  type BootPlan,
+  bootOutput,
+  bootScript,
+  type HostInit,
+  sshdConfig,
+  startHost,
+  waitForSsh,
+} from './boot.js';
+import { createHostCgroups, hostCgroupDir, machineCgroupLayout } from './cgroups.js';
 import { teardown } from './down.js';
 import { createBridge, createHostLinks, isMountPoint, netnsDir, netnsExists } from './network.js';
 import { checkSandboxEnvironment } from './preflight.js';
@@ -30,6 +39,7 @@ import {
   hostAddress,
   pickFreeSubnet,
 } from './subnet.js';
+import { haveSystemd, systemdPath, waitForSystemRunning } from './systemd-host.js';
 import type { HostRecord, Sandbox, SandboxRecord } from './types.js';
 
 export interface SandboxUpOptions {
@@ -37,6 +47,8 @@ export interface SandboxUpOptions {
   hosts: number;
   subnet?: string;
   bandwidth?: string;
+  /** The hosts' PID 1; by default systemd where the machine has it, else sshd (and `up` says so). */
+  init?: HostInit;
 }
 
 const sshPort = 22;
@@ -68,6 +80,21 @@ function checkOptions(opts: SandboxUpOptions): void {
     throw new UsageError(`--hosts ${opts.hosts}: give a whole number from 1 to ${maxHosts}`);
   }
   if (opts.bandwidth !== undefined) parseRate(opts.bandwidth);
+  if (opts.init !== undefined && opts.init !== 'systemd' && opts.init !== 'sshd') {
+    throw new UsageError(`--init ${opts.init}: give systemd or sshd`);
+  }
+}
+
+async function chooseInit(wanted: HostInit | undefined): Promise<HostInit> {
+  if (wanted === 'sshd') return 'sshd';
+  if (await haveSystemd()) return 'systemd';
+  if (wanted === 'systemd') {
+    throw new EnvironmentError(
+      `--init systemd: ${systemdPath} not found; install it with: apt-get install systemd (or use --init sshd)`,
+    );
+  }
+  log.info(`${systemdPath} not found: hosts run sshd as PID 1, without systemctl (as with --init sshd)`);
+  return 'sshd';
 }
 
 function alreadyExists(name: string): EnvironmentError {
@@ -82,6 +109,7 @@ export async function sandboxUp(opts: SandboxUpOptions): Promise<Sandbox> {
   await checkSandboxEnvironment();
   const dir = sandboxDir(opts.name);
   if (await exists(dir)) throw alreadyExists(opts.name);
+  const init = await chooseInit(opts.init);
 
   let subnet: Cidr;
   if (opts.subnet) {
@@ -123,6 +151,7 @@ export async function sandboxUp(opts: SandboxUpOptions): Promise<Sandbox> {
     subnet: formatCidr(subnet),
     gateway: gatewayAddress(subnet),
     bridge: `berth-${id}`,
+    init,
     createdNetnsDir: !(await isMountPoint(netnsDir)),
     state: 'creating',
     hosts,
@@ -165,6 +194,7 @@ async function bringUp(rec: SandboxRecord, subnet: Cidr, plain: Array<{ root: st
     '',
   ].join('\n');
 
+  const cgroups = rec.init === 'systemd' ? await machineCgroupLayout() : undefined;
   const plans: BootPlan[] = rec.hosts.map((h, i) => {
     const plan: BootPlan = {
       dir: hostDir(rec.name, i),
@@ -176,6 +206,9 @@ async function bringUp(rec: SandboxRecord, subnet: Cidr, plain: Array<{ root: st
       user: h.user,
     };
     if (rec.bandwidth) plan.bandwidth = rec.bandwidth;
+    if (cgroups) {
+      plan.systemd = { cgroups, cgroupLeaf: h.netns, machineId: randomBytes(16).toString('hex') };
+    }
     return plan;
   });
 
@@ -192,7 +225,13 @@ async function bringUp(rec: SandboxRecord, subnet: Cidr, plain: Array<{ root: st
     await writeFile(join(p.dir, 'authorized_keys'), `${publicKey}\n`, { mode: 0o600 });
     await writeFile(join(p.dir, 'boot.sh'), bootScript(p), { mode: 0o700 });
   });
+  // recorded before they exist, so that down removes them whatever happens next
+  rec.hosts.forEach((h, i) => {
+    const sd = plans[i]?.systemd;
+    if (sd) h.cgroups = sd.cgroups.mounts.map((m) => hostCgroupDir(m, sd.cgroupLeaf));
+  });
   await writeRecord(rec);
+  for (const p of plans) if (p.systemd) await createHostCgroups(p.systemd.cgroups, p.systemd.cgroupLeaf);
 
   await createBridge(rec.bridge, `${rec.gateway}/${subnet.prefix}`, rec.bandwidth);
   // Another `up` may have taken the same range between our check and the bridge address.
@@ -211,8 +250,16 @@ async function bringUp(rec: SandboxRecord, subnet: Cidr, plain: Array<{ root: st
     h.pid = pids[i] as number;
   });
   await writeRecord(rec);
-  await Promise.all(plans.map((p, i) => waitForSsh(p, pids[i] as number, sshPort, deadline)));
+  await Promise.all(
+    plans.map(async (p, i) => {
+      const pid = pids[i] as number;
+      if (p.systemd) await waitForSystemRunning(p.hostname, pid, deadline, () => bootOutput(p));
+      await waitForSsh(p, pid, sshPort, deadline);
+    }),
+  );
   rec.state = 'up';
   await writeRecord(rec);
-  log.debug(`sandbox ${rec.name}: ${rec.hosts.length} hosts answer SSH after ${Date.now() - started} ms`);
+  log.debug(
+    `sandbox ${rec.name}: ${rec.hosts.length} hosts ${rec.init === 'systemd' ? 'running systemd and ' : ''}answering SSH after ${Date.now() - started} ms`,
+  );
 }

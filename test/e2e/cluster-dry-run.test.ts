@@ -1,5 +1,5 @@
 // --dry-run against the real CLI on three sandbox hosts (1 master + 2 nodes): on a new cluster it writes
-// no state at all; on a cluster whose run was killed in some phase it prints exactly the steps that the
+// no state at all; on a cluster whose run was killed in one of five phases it prints exactly the steps the
 // next real run executes; on an unchanged cluster both print and run no host step.
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -59,7 +59,14 @@ test('a dry run writes nothing and prints exactly the steps the next run execute
     'a dry run left its scratch dir',
   );
 
-  for (const phase of ['distribute the rootfs', 'initialise the first master', 'join nodes']) {
+  const phases = [
+    'distribute the rootfs',
+    'run the check hook',
+    'start the cluster registry',
+    'initialise the first master',
+    'join nodes',
+  ];
+  for (const phase of phases) {
     // a run killed as soon as it enters `phase`
     const { child, done } = startBerth(args);
     const killed = new Promise<void>((resolve) => {

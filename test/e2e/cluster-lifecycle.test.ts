@@ -1,10 +1,13 @@
 // A cluster's whole life through the real CLI on four sandbox hosts: run, offline pull from the cluster
 // registry, unchanged re-apply, status, add, delete, reset; every host must end exactly as it began.
+// It runs on the tests' default hosts (systemd where the machine has it), then on hosts with sshd as
+// PID 1, where berth's own supervisor runs the services.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { loadOrCreateSecrets } from '../../src/apply/state.js';
+import type { HostInit } from '../../src/sandbox/index.js';
 import {
   assertHostAsBefore,
   assertReadyNodes,
@@ -15,11 +18,16 @@ import {
   setupCluster,
   snapshotHost,
 } from '../helpers/cluster-e2e.js';
+import { testInit } from '../helpers/sandbox.js';
 
-const cluster = 't-cl-life';
+test('cluster lifecycle: run, pull, re-apply, status, add, delete, reset', (t) => lifecycle(t, testInit));
+test('cluster lifecycle on --init sshd hosts', { skip: testInit === 'sshd' && 'ran above' }, (t) =>
+  lifecycle(t, 'sshd'),
+);
 
-test('cluster lifecycle: run, pull, re-apply, status, add, delete, reset', async (t) => {
-  const setup = await setupCluster(t, { sandbox: 't-cl-life', hosts: 4 });
+async function lifecycle(t: TestContext, init: HostInit | undefined): Promise<void> {
+  const cluster = init === 'sshd' ? 't-cl-life-s' : 't-cl-life';
+  const setup = await setupCluster(t, { sandbox: cluster, hosts: 4, ...(init ? { init } : {}) });
   const { sb, home } = setup;
   const [h0, h1, h2, h3] = sb.hosts as [
     (typeof sb.hosts)[0],
@@ -71,6 +79,30 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     assert.equal(pulled, stored);
   });
 
+  await t.test(
+    "the cluster registry refuses anonymous pulls and pushes and the image's default password",
+    async () => {
+      const { registryPassword } = await loadOrCreateSecrets(cluster);
+      assert.notEqual(registryPassword, 'passw0rd');
+      const status = (args: string) =>
+        mustSsh(
+          setup,
+          h1,
+          `curl -s -o /dev/null -w '%{http_code}' ${args} http://sealos.hub:5000/v2/`,
+        ).trim();
+      const upload = (args: string) =>
+        mustSsh(
+          setup,
+          h1,
+          `curl -s -o /dev/null -w '%{http_code}' -X POST ${args} http://sealos.hub:5000/v2/pause/blobs/uploads/`,
+        ).trim();
+      assert.equal(status(''), '401', 'anonymous API access');
+      assert.equal(upload(''), '401', 'anonymous push');
+      assert.equal(status('-u admin:passw0rd'), '401', "the image's default password");
+      assert.equal(status(`-u admin:${registryPassword}`), '200', 'the generated password');
+    },
+  );
+
   await t.test('an unchanged re-apply is quick and leaves the journal as it was', async () => {
     const journalBefore = readFileSync(journal);
     const again = await berthOk(runArgs);
@@ -110,4 +142,4 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     assert.equal(existsSync(join(home, cluster)), false, 'the cluster state dir is gone');
     for (const h of sb.hosts) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);
   });
-});
+}

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { removeService } from '../../src/host/services.js';
-import { registryServerAction, registryServiceName } from '../../src/registry/config.js';
+import { registryServerAction, registryServiceName } from '../../src/registry/server.js';
 import { runLocal, sh } from '../helpers/run-local.js';
 
 async function freePort(): Promise<number> {

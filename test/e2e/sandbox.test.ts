@@ -6,10 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
+import { parseCgroupMounts } from '../../src/sandbox/cgroups.js';
+import { type HostInit, type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
 import { EnvironmentError } from '../../src/util/errors.js';
 import { berthPath } from '../../src/util/paths.js';
-import { withSandbox } from '../helpers/sandbox.js';
+import { testInit, withSandbox } from '../helpers/sandbox.js';
 
 const isRoot = process.getuid?.() === 0;
 const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -59,8 +60,45 @@ function runningPids(): Set<string> {
   return out;
 }
 
+function cgroupDirs(dir: string, out: string[]): string[] {
+  out.push(dir);
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) cgroupDirs(join(dir, e.name), out);
+  }
+  return out;
+}
+
+/**
+ * The machine's cgroups as far as this process can tell what is its own: the hierarchies, every cgroup
+ * below this process's cgroup in each (where the sandbox puts its hosts), and /proc/cgroups, with the
+ * cgroup counts of hierarchies in which this process sits below the root left out (others' cgroups
+ * come and go beside it; ours are in the tree).
+ */
+function cgroupState() {
+  const mounts = parseCgroupMounts(
+    readFileSync('/proc/self/cgroup', 'utf8'),
+    readFileSync('/proc/self/mountinfo', 'utf8'),
+  );
+  const notAtRoot = new Set(
+    mounts.filter((m) => m.parentDir !== join('/sys/fs/cgroup', m.dir)).flatMap((m) => m.options.split(',')),
+  );
+  const table = readFileSync('/proc/cgroups', 'utf8')
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => {
+      const [name, hierarchy, count, enabled] = l.split(/\s+/);
+      return `${name} ${hierarchy} ${enabled} ${notAtRoot.has(name as string) && hierarchy !== '0' ? '' : count}`;
+    });
+  return {
+    hierarchies: readdirSync('/sys/fs/cgroup').sort(),
+    tree: mounts.flatMap((m) => cgroupDirs(m.parentDir, [])).sort(),
+    table,
+  };
+}
+
 function snapshot() {
   return {
+    cgroups: cgroupState(),
     netns: new Set(
       sh('ip', ['netns', 'list'])
         .split('\n')
@@ -79,12 +117,23 @@ function added<T>(now: Set<T>, then: Set<T>): T[] {
   return [...now].filter((x) => !then.has(x));
 }
 
-test('sandbox hosts: separate, reachable over SSH, and gone without a trace after down', {
-  skip: !isRoot && 'needs root',
-}, async () => {
-  const name = 't-sbx-e2e';
+test(
+  'sandbox hosts: separate, reachable over SSH, and gone without a trace after down',
+  {
+    skip: !isRoot && 'needs root',
+  },
+  () => separateAndGone('t-sbx-e2e', testInit),
+);
+
+test(
+  'the same with --init sshd: sshd is PID 1',
+  { skip: (!isRoot && 'needs root') || testInit === 'sshd' },
+  () => separateAndGone('t-sbx-e2e-s', 'sshd'),
+);
+
+async function separateAndGone(name: string, init: HostInit | undefined): Promise<void> {
   const before0 = snapshot();
-  const sb = await sandboxUp({ name, hosts: 3 });
+  const sb = await sandboxUp({ name, hosts: 3, ...(init ? { init } : {}) });
   let downDone = false;
   try {
     assert.equal(sb.hosts.length, 3);
@@ -96,6 +145,33 @@ test('sandbox hosts: separate, reachable over SSH, and gone without a trace afte
       assert.equal(names[i]?.out, `${h.name}\n${h.name}`, names[i]?.err);
     }
     assert.equal(new Set(names.map((n) => n.out)).size, 3);
+
+    // PID 1 is the host's init; with systemd, it is running and sshd comes from ssh.service, while the
+    // machine's own enabled services (containerd, a registry, etcd...) stay off.
+    const pid1 = ssh(sb, 'root', sb.hosts[0]?.ip as string, 'cat /proc/1/comm');
+    assert.equal(pid1.out, sb.init === 'systemd' ? 'systemd' : 'sshd', pid1.err);
+    assert.equal(sb.init, init ?? 'systemd');
+    if (sb.init === 'systemd') {
+      for (const h of sb.hosts) {
+        const st = ssh(sb, 'root', h.ip, 'systemctl is-system-running; systemctl is-active ssh.service');
+        assert.equal(st.out, 'running\nactive', `${h.name}: ${st.err}`);
+      }
+      const wants = '/etc/systemd/system/multi-user.target.wants';
+      const enabled = (existsSync(wants) ? readdirSync(wants) : []).filter(
+        (u) => u.endsWith('.service') && u !== 'ssh.service',
+      );
+      const off = ssh(
+        sb,
+        'root',
+        sb.hosts[0]?.ip as string,
+        `systemctl is-active dbus.service ${enabled.join(' ')} | tail -n +2`,
+      );
+      assert.deepEqual(
+        off.out.split('\n').filter((l) => l !== 'inactive'),
+        [],
+        `${enabled.join(' ')}: ${off.out}`,
+      );
+    }
 
     // A file written on host 1 is on neither host 2 nor the machine.
     const probe = `/root/t-sbx-probe-${process.pid}`;
@@ -172,6 +248,15 @@ test('sandbox hosts: separate, reachable over SSH, and gone without a trace afte
     const ourMounts = added(during.mounts, before0.mounts).filter(
       (m) => m.includes(`/run/netns`) || m.includes(home),
     );
+    // systemd hosts have a cgroup in every hierarchy, below this process's own
+    const hostCgroups = added(new Set(during.cgroups.tree), new Set(before0.cgroups.tree)).filter((d) =>
+      sb.hosts.some((h) => d.endsWith(`/${h.netns}`)),
+    );
+    const hierarchies = parseCgroupMounts(
+      readFileSync('/proc/self/cgroup', 'utf8'),
+      readFileSync('/proc/self/mountinfo', 'utf8'),
+    ).length;
+    assert.equal(hostCgroups.length, sb.init === 'systemd' ? sb.hosts.length * hierarchies : 0);
 
     const t0 = Date.now();
     await sandboxDown(name);
@@ -204,12 +289,60 @@ test('sandbox hosts: separate, reachable over SSH, and gone without a trace afte
       hostPids.filter((p) => after1.pids.has(p)),
       [],
     );
+    // no cgroup left below ours (the kernel leaves empty ones behind), none made anywhere else
+    assert.deepEqual(after1.cgroups, before0.cgroups);
     assert.equal(existsSync(berthPath('sandboxes', name)), false);
     assert.ok(downSeconds < 15, `down took ${downSeconds} s`);
     await assert.rejects(sandboxDown(name), /does not exist/);
   } finally {
     if (!downDone) await sandboxDown(name).catch(() => {});
   }
+}
+
+test('a unit on a systemd host: enabled, started, logged, stopped with its children, unknown elsewhere', {
+  skip: (!isRoot && 'needs root') || (testInit === 'sshd' && 'hosts run sshd as PID 1'),
+}, async (t) => {
+  const sb = await withSandbox(t, { name: 't-sbx-unit', hosts: 2, init: 'systemd' });
+  const [h1, h2] = sb.hosts as [Sandbox['hosts'][0], Sandbox['hosts'][0]];
+  const unit = 't-sbx-probe.service';
+  // the service's main process starts a child in a session of its own, as daemons do
+  const write = ssh(
+    sb,
+    'root',
+    h1.ip,
+    `cat > /etc/systemd/system/${unit} <<'UNIT'
+[Unit]
+Description=berth test probe
+[Service]
+ExecStart=/bin/sh -c 'echo probe says hello; setsid sleep 3001 & exec sleep 3002'
+[Install]
+WantedBy=multi-user.target
+UNIT
+systemctl daemon-reload && systemctl enable --now ${unit} && systemctl is-enabled ${unit} && systemctl is-active ${unit}`,
+  );
+  assert.equal(write.code, 0, write.err);
+  assert.deepEqual(write.out.split('\n').slice(-2), ['enabled', 'active']);
+  const logged = ssh(
+    sb,
+    'root',
+    h1.ip,
+    `for i in $(seq 50); do journalctl -u ${unit} -o cat --no-pager | grep -q 'probe says hello' && break; sleep 0.1; done; journalctl -u ${unit} -o cat --no-pager | grep 'probe says'`,
+  );
+  assert.equal(logged.out, 'probe says hello', logged.err);
+  assert.equal(ssh(sb, 'root', h1.ip, 'pgrep -x sleep | wc -l').out, '2');
+  const stop = ssh(sb, 'root', h1.ip, `systemctl stop ${unit} && pgrep -x sleep || echo none left`);
+  assert.equal(stop.out, 'none left', stop.err);
+  // the unit is the first host's own: unknown on the second, absent on the machine
+  const other = ssh(sb, 'root', h2.ip, `systemctl status ${unit}`);
+  assert.equal(other.code, 4, `${other.out} ${other.err}`);
+  assert.equal(existsSync(`/etc/systemd/system/${unit}`), false);
+  const removed = ssh(
+    sb,
+    'root',
+    h1.ip,
+    `systemctl disable ${unit} && rm /etc/systemd/system/${unit} && systemctl daemon-reload && systemctl is-system-running`,
+  );
+  assert.equal(removed.out.split('\n').at(-1), 'running', removed.err);
 });
 
 test("sandbox --bandwidth caps each host link both ways and the machine's link into the bridge", {
@@ -247,6 +380,7 @@ test('down removes a half-created sandbox (up killed while starting hosts)', {
 }, async () => {
   const name = 't-sbx-half';
   const recordFile = berthPath('sandboxes', name, 'sandbox.json');
+  const cgroupsBefore = cgroupState();
   const up = spawn(bin, ['sandbox', 'up', '--name', name, '--hosts', '4'], {
     stdio: 'ignore',
     env: process.env,
@@ -286,5 +420,6 @@ test('down removes a half-created sandbox (up killed while starting hosts)', {
       );
   }
   assert.equal(left.links.has(rec.bridge), false);
+  assert.deepEqual(left.cgroups, cgroupsBefore);
   assert.equal(existsSync(berthPath('sandboxes', name)), false);
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage } from '../../examples/example-image.js';
-import type { Sandbox, SandboxHost } from '../../src/sandbox/index.js';
+import type { HostInit, Sandbox, SandboxHost } from '../../src/sandbox/index.js';
 import { withSandbox } from './sandbox.js';
 
 const berthBin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -33,7 +33,7 @@ export interface ClusterSetup {
  */
 export async function setupCluster(
   t: TestContext,
-  opts: { sandbox: string; hosts: number },
+  opts: { sandbox: string; hosts: number; init?: HostInit },
 ): Promise<ClusterSetup> {
   const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
   process.env.BERTH_HOME = home;
@@ -52,7 +52,11 @@ export async function setupCluster(
     const started = Date.now();
     await buildExampleImage({ tag: imageRef, workDir: join(home, 'build') });
     console.log(`example image built in ${Date.now() - started} ms`);
-    const sb = await withSandbox(t, { name: opts.sandbox, hosts: opts.hosts });
+    const sb = await withSandbox(t, {
+      name: opts.sandbox,
+      hosts: opts.hosts,
+      ...(opts.init ? { init: opts.init } : {}),
+    });
     t.after(() => rmSync(home, { recursive: true, force: true }));
     const knownHosts = join(home, 'test_known_hosts');
     writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
@@ -210,6 +214,9 @@ export function assertReadyNodes(kubeconfig: string, ips: string[], server?: str
  *   login (ours included), not state berth keeps.
  * - /root/.npm: npm's cache and logs of the machine's own npm runs (berth never runs npm on a host); a log
  *   npm writes and rotates away while a test runs cannot be told apart from a host's own file.
+ * - /run/systemd, /run/user, /var/log/journal: systemd's own bookkeeping of sessions, invocations and
+ *   logs, changed by every login; the units and cgroups berth may leave are compared as their own
+ *   sections instead.
  * A sandbox host's root is an overlay over the machine's own /, so what the machine changes meanwhile
  * (other sessions' caches, kubectl's ~/.kube/cache) shows through on every host; machineChanges() tells
  * those apart from the host's own.
@@ -225,7 +232,13 @@ const skipped = [
   '/var/log/btmp',
   '/var/log/lastlog',
   '/root/.npm',
+  '/run/systemd',
+  '/run/user',
+  '/var/log/journal',
 ];
+
+// Units and cgroups that exist for an SSH login (ours included) while it lasts.
+const loginUnits = String.raw`^(session-[0-9]+\.scope|user@[0-9]+\.service|user-[0-9]+\.slice|user-runtime-dir@[0-9]+\.service|run-user-[0-9]+\.mount) `;
 
 // Directory sizes are block allocations that a create-then-delete grows for good; they carry no content.
 const fileFormat = `-type d -printf '%p d %m\\n' -o -printf '%p %y %m %s %l\\n'`;
@@ -236,6 +249,14 @@ echo '## mounts'
 LC_ALL=C sort /proc/self/mounts
 echo '## /etc/hosts'
 cat /etc/hosts
+if [ -d /run/systemd/system ]; then
+  echo '## unit files'
+  systemctl list-unit-files --no-legend --plain | grep -vE '${loginUnits}' | LC_ALL=C sort
+  echo '## active units'
+  systemctl list-units --state=active --no-legend --plain | awk '{ print $1, $4 }' | grep -vE '${loginUnits}' | LC_ALL=C sort
+  echo '## cgroups'
+  find /sys/fs/cgroup -type d ! -path '*/user.slice*' | LC_ALL=C sort
+fi
 `;
 
 function netnsRun(netns: string, cmd: string[]): string {

@@ -45,9 +45,9 @@ export function shSyntax(command: string): void {
  */
 export function localRunner(root: string, ran: string[] = []): HostRunner {
   return {
-    async run(host, script) {
+    async run(host, script, onLine) {
       ran.push(host);
-      return runScript(script, { ...process.env, BERTH_HOST: host });
+      for (const line of runScript(script, { ...process.env, BERTH_HOST: host }).split('\n')) onLine(line);
     },
     async copy(copy, hosts) {
       for (const h of hosts) {

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
+import { type HostInit, type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
 import { NotFoundError } from '../../src/util/errors.js';
 
 const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -23,6 +23,17 @@ function installExitHook(): void {
   });
 }
 
+/**
+ * The init of every test sandbox host that does not ask for one: BERTH_TEST_INIT=sshd runs the tests on
+ * hosts with sshd as PID 1, =systemd insists on systemd; unset, systemd where the machine has it.
+ */
+export const testInit: HostInit | undefined = (() => {
+  const v = process.env.BERTH_TEST_INIT;
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'sshd' && v !== 'systemd') throw new Error(`BERTH_TEST_INIT=${v}: give sshd or systemd`);
+  return v;
+})();
+
 async function down(name: string): Promise<void> {
   try {
     await sandboxDown(name);
@@ -38,13 +49,14 @@ async function down(name: string): Promise<void> {
  */
 export async function withSandbox(
   t: TestContext | undefined,
-  opts: { name: string; hosts: number; bandwidth?: string },
+  opts: { name: string; hosts: number; bandwidth?: string; init?: HostInit },
 ): Promise<Sandbox> {
   installExitHook();
   pending.add(opts.name);
   let sandbox: Sandbox;
   try {
-    sandbox = await sandboxUp(opts);
+    const init = opts.init ?? testInit;
+    sandbox = await sandboxUp(init ? { ...opts, init } : opts);
   } catch (err) {
     // A failed up removes what it made; a name clash must not tear down the sandbox that holds it.
     pending.delete(opts.name);

@@ -101,3 +101,14 @@ test('a whiteout naming its own directory or parent is refused, and nothing outs
     await target.teardown?.();
   }
 });
+
+test('a Kubefile line that is only a continuation into comments is no instruction', async () => {
+  const target = fuzzTargets.find((t) => t.name === 'Kubefile (build)') as FuzzTarget<string>;
+  await target.setup?.();
+  try {
+    // it has no FROM left, which is the error a user should see
+    await assert.rejects(async () => target.run('\\\n# escape=`'), /no FROM instruction/);
+  } finally {
+    await target.teardown?.();
+  }
+});

@@ -32,6 +32,7 @@ test("a host in cluster a is refused by cluster b's run, naming both", () => {
   );
   assert.equal(gen.status, 0, gen.stderr);
   mkdirSync(join(home, 'a'));
+  mkdirSync(join(home, 'images'));
   writeFileSync(join(home, 'a', 'Clusterfile'), gen.stdout);
   const run = spawnSync(
     process.execPath,

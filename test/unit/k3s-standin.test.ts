@@ -21,6 +21,7 @@ import { parseClusterToken } from '../stand-ins/k3s/cluster-token.js';
 import { writeK3sStandIn } from '../stand-ins/k3s/install.js';
 import { buildNodeObject, NODE_GRACE_MS, withLiveness } from '../stand-ins/k3s/node-object.js';
 import { parseYamlSubset } from '../stand-ins/k3s/yaml-subset.js';
+import type { KubeObject } from '../stand-ins/kube-api/kube-object.js';
 
 const root = mkdtempSync(join(tmpdir(), 't-k3s-standin-'));
 // Commands given no data dir (--version, the kubectl link) unpack the stand-in into this one, not the machine's.
@@ -296,7 +297,7 @@ describe('k3s stand-in cluster', () => {
     assert.equal(labels['kubernetes.io/hostname'], 't-k3s-s1');
   });
 
-  test('kubectl applies workloads; the controller runs their pods on the node', async () => {
+  test('kubectl applies a Deployment; its pods, bound to the node, wait in ErrImagePull without a CRI', async () => {
     const manifest = join(root, 'workloads.yaml');
     writeFileSync(
       manifest,
@@ -310,32 +311,28 @@ describe('k3s stand-in cluster', () => {
         '  template:',
         '    metadata: {labels: {app: web}}',
         '    spec: {containers: [{name: web, image: "nginx:1.25"}]}',
-        '---',
-        'apiVersion: batch/v1',
-        'kind: Job',
-        'metadata: {name: once, namespace: default}',
-        'spec:',
-        '  template:',
-        '    spec: {restartPolicy: Never, containers: [{name: once, image: "busybox:1.36"}]}',
         '',
       ].join('\n'),
     );
     const applied = await kubectl(kc1, 'apply', '-f', manifest);
     assert.equal(applied.code, 0, applied.out);
-    const rollout = await kubectl(kc1, 'rollout', 'status', 'deployment/web', '--timeout=30s');
-    assert.match(rollout.out, /successfully rolled out/);
-    const job = await kubectl(kc1, 'wait', '--for=condition=complete', 'job/once', '--timeout=30s');
-    assert.equal(job.code, 0, job.out);
-    const nodes = await kubectl(
-      kc1,
-      'get',
-      'pods',
-      '-l',
-      'app=web',
-      '-o',
-      'jsonpath={.items[*].spec.nodeName}',
+    // The node's CRI socket does not exist here (EXTERNAL_CRI), so the kubelet's pulls fail.
+    const waiting = await waitFor('pods in ErrImagePull', 20_000, async () => {
+      const r = await kubectl(kc1, 'get', 'pods', '-l', 'app=web', '-o', 'json');
+      const items = r.code === 0 ? (JSON.parse(r.out).items as KubeObject[]) : [];
+      const reasons = items.map((p) => p.status?.containerStatuses?.[0]?.state?.waiting);
+      return items.length === 2 && reasons.every((w) => w?.reason === 'ErrImagePull') ? items : undefined;
+    });
+    assert.deepEqual(
+      waiting.map((p) => p.spec.nodeName),
+      ['t-k3s-s1', 't-k3s-s1'],
     );
-    assert.equal(nodes.out, 't-k3s-s1 t-k3s-s1');
+    assert.match(
+      waiting[0]!.status.containerStatuses[0].state.waiting.message,
+      /failed to pull and unpack image "nginx:1.25": .*cri\.sock/,
+    );
+    const rollout = await kubectl(kc1, 'rollout', 'status', 'deployment/web', '--timeout=2s');
+    assert.notEqual(rollout.code, 0, rollout.out);
     const deleted = await kubectl(kc1, 'delete', '-f', manifest, '--timeout=30s');
     assert.equal(deleted.code, 0, deleted.out);
   });

@@ -317,6 +317,23 @@ describe('stand-in API with kubectl 1.32', () => {
     assert.equal(images, 'nginx:1.27 nginx:1.27');
   });
 
+  test('kubectl scale changes replicas through the scale subresource', async () => {
+    await ok(c, 'scale', 'deployment/web', '-n', 'team', '--replicas=3');
+    assert.match(
+      await ok(c, 'rollout', 'status', 'deploy/web', '-n', 'team', '--timeout=30s'),
+      /successfully/,
+    );
+    assert.equal(
+      await ok(c, 'get', 'deploy', 'web', '-n', 'team', '-o', 'jsonpath={.status.readyReplicas}'),
+      '3',
+    );
+    await ok(c, 'scale', 'deployment/web', '-n', 'team', '--replicas=2');
+    assert.match(
+      await ok(c, 'rollout', 'status', 'deploy/web', '-n', 'team', '--timeout=30s'),
+      /successfully/,
+    );
+  });
+
   test('server-side apply creates and updates; merge and JSON patches', async () => {
     const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa, namespace: team}\ndata: {a: "1"}\n';
     assert.match(await apply(c, cm, '--server-side'), /configmap\/ssa serverside-applied/);
@@ -466,4 +483,78 @@ test('strategic merge: lists with merge keys merge by key, directives apply, oth
   ]);
   assert.deepEqual(patched.spec.args, ['three']);
   assert.deepEqual(patched.metadata.finalizers, ['f1', 'f2']);
+});
+
+describe('stand-in API in process', () => {
+  const setup = async () => {
+    const api = new KubeApiServer({
+      storage: new MemoryStorage(),
+      version: { gitVersion: 'v1.32.4' },
+      advertiseAddress: '127.0.0.1:6443',
+    });
+    await api.ensureBuiltins();
+    return api;
+  };
+
+  test('generation counts spec changes, not label or status changes', async () => {
+    const api = await setup();
+    const t = api.typeOf('apps', 'Deployment');
+    const body = {
+      metadata: { name: 'd' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } } } },
+    };
+    const created = await api.create(t, 'default', body);
+    assert.equal(created.metadata.generation, 1);
+    const labelled = await api.update(t, 'default', 'd', {
+      ...created,
+      metadata: { ...created.metadata, labels: { x: 'y' } },
+    });
+    assert.equal(labelled.metadata.generation, 1);
+    assert.ok(Number(labelled.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+    const withStatus = await api.update(
+      t,
+      'default',
+      'd',
+      { ...labelled, status: { replicas: 3 } },
+      { status: true },
+    );
+    assert.equal(withStatus.metadata.generation, 1);
+    const scaled = await api.update(t, 'default', 'd', {
+      ...withStatus,
+      spec: { ...withStatus.spec, replicas: 3 },
+    });
+    assert.equal(scaled.metadata.generation, 2);
+    assert.deepEqual(scaled.status, { replicas: 3 }, 'a spec update keeps the status');
+    const same = await api.update(t, 'default', 'd', scaled);
+    assert.equal(
+      same.metadata.resourceVersion,
+      scaled.metadata.resourceVersion,
+      'a no-op update writes nothing',
+    );
+  });
+
+  test('finalizers hold a deletion; orphaning keeps dependents without their owner reference', async () => {
+    const api = await setup();
+    const cm = api.typeOf('', 'ConfigMap');
+    const owner = await api.create(cm, 'default', {
+      metadata: { name: 'owner', finalizers: ['example.com/x'] },
+    });
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: owner.metadata.uid };
+    await api.create(cm, 'default', { metadata: { name: 'kept', ownerReferences: [ref] } });
+    const marked = await api.remove(cm, 'default', 'owner');
+    assert.equal(marked.gone, false);
+    assert.ok(api.get(cm, 'default', 'owner')?.metadata.deletionTimestamp);
+    const current = api.get(cm, 'default', 'owner')!;
+    await api.update(cm, 'default', 'owner', {
+      ...current,
+      metadata: { ...current.metadata, finalizers: [] },
+    });
+    assert.equal(api.get(cm, 'default', 'owner'), undefined, 'gone once the last finalizer is removed');
+    assert.equal(api.get(cm, 'default', 'kept'), undefined, 'its dependent went with it');
+    const second = await api.create(cm, 'default', { metadata: { name: 'owner2' } });
+    const ref2 = { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner2', uid: second.metadata.uid };
+    await api.create(cm, 'default', { metadata: { name: 'orphan', ownerReferences: [ref2] } });
+    await api.remove(cm, 'default', 'owner2', { propagationPolicy: 'Orphan' });
+    assert.equal(api.get(cm, 'default', 'orphan')?.metadata.ownerReferences, undefined);
+  });
 });

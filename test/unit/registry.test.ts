@@ -7,18 +7,18 @@ import bcrypt from 'bcryptjs';
 import { parse } from 'yaml';
 import { removeHostsEntries, setHostsEntry } from '../../src/host/etc-hosts.js';
 import {
+  containerdHostsToml,
+  containerdMirrorFiles,
+  mirrorSecrets,
+  type RegistryEndpoint,
+} from '../../src/registry/mirrors.js';
+import {
   htpasswdLine,
   registryConfigYaml,
   registryServerAction,
   registryServiceSpec,
-} from '../../src/registry/config.js';
-import {
-  containerdHostsToml,
-  containerdMirrorFiles,
-  k3sRegistriesYaml,
-  mirrorSecrets,
-  type RegistryEndpoint,
-} from '../../src/registry/mirrors.js';
+} from '../../src/registry/server.js';
+import { k3sRegistriesYaml } from '../../src/runtime/k3s/registries.js';
 import { sh } from '../helpers/run-local.js';
 
 const reg: RegistryEndpoint = {

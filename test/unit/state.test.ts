@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import {
   clusterPaths,
+  loadDriverState,
   loadOrCreateSecrets,
+  saveDriverState,
   validateClusterName,
   withClusterLock,
 } from '../../src/apply/state.js';
+import { encryptSecret } from '../../src/util/secrets.js';
 
 test('cluster secrets are generated once and stored encrypted', async () => {
   process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
@@ -55,4 +58,21 @@ test('cluster names are checked', () => {
   assert.throws(() => validateClusterName('Bad_Name'), /lowercase/);
   assert.throws(() => validateClusterName('images'), /reserved/);
   validateClusterName('prod-1');
+});
+
+test('driver state is kept encrypted; tokens an older berth kept in secrets.json become it', async () => {
+  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  assert.equal(await loadDriverState('c4'), undefined);
+  await saveDriverState('c4', { ca: 'ca-s3cret-1' });
+  assert.ok(!readFileSync(clusterPaths('c4').driverState, 'utf8').includes('ca-s3cret-1'));
+  assert.deepEqual(await loadDriverState('c4'), { ca: 'ca-s3cret-1' });
+  mkdirSync(clusterPaths('c5').dir, { recursive: true });
+  writeFileSync(
+    clusterPaths('c5').secrets,
+    JSON.stringify({ token: encryptSecret('old-token'), agentToken: encryptSecret('old-agent') }),
+  );
+  assert.deepEqual(await loadDriverState('c5'), { token: 'old-token', agentToken: 'old-agent' });
+  const secrets = await loadOrCreateSecrets('c5');
+  assert.ok(readFileSync(clusterPaths('c5').secrets, 'utf8').includes('"token"'), 'old fields are kept');
+  assert.match(secrets.registryPassword, /^[0-9a-f]{48}$/);
 });

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { exists } from '../../util/files.js';
+import { exists } from '../../util/local-files.js';
 import type { ChangePhase, TreeCopy } from '../phase.js';
 
 // Sends the merged rootfs to every host, leaving this machine once: the hosts relay it along a chain

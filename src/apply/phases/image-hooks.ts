@@ -1,7 +1,7 @@
 import { join, relative } from 'node:path';
 import type { ResolvedHost } from '../../clusterfile/index.js';
 import { type HookName, hookCommand } from '../../image/contract.js';
-import { exists } from '../../util/files.js';
+import { exists } from '../../util/local-files.js';
 import type { ChangePhase, PlannedStep } from '../phase.js';
 import type { PlannedCluster } from '../planned-cluster.js';
 

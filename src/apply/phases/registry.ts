@@ -1,7 +1,7 @@
 import { setHostsEntry } from '../../host/etc-hosts.js';
 import { labelValue } from '../../image/contract.js';
-import { registryServerAction } from '../../registry/config.js';
 import { containerdMirrorFiles, mirrorSecrets } from '../../registry/mirrors.js';
+import { registryServerAction } from '../../registry/server.js';
 import type { ChangePhase } from '../phase.js';
 import type { PlannedCluster } from '../planned-cluster.js';
 

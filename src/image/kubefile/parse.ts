@@ -110,6 +110,8 @@ export function parseKubefile(source: string, file: string): Instruction[] {
       i++;
     }
     text = text.trim();
+    // a lone backslash continued only by comments or blank lines is no instruction at all
+    if (text === '') continue;
     const m = /^(\S+)\s*(.*)$/s.exec(text) as RegExpExecArray;
     const keyword = (m[1] as string).toUpperCase();
     const at = `${file}:${start + 1}`;

@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import lockfile from 'proper-lockfile';
 import { errorMessage, RegistryError } from '../../util/errors.js';
-import { exists } from '../../util/files.js';
+import { exists } from '../../util/local-files.js';
 import { log } from '../../util/log.js';
 import type { Descriptor } from '../types.js';
 import type { RegistryClient } from './client.js';

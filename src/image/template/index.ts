@@ -1,11 +1,11 @@
 // Renders the Go templates (`*.tmpl`) of a cluster image's root filesystem with the merged env, as sealos
-// does before copying a rootfs to its hosts. See exec.ts for the exact Go semantics reproduced.
+// does before copying a rootfs to its hosts. See execute.ts for the exact Go semantics reproduced.
 
 import { chmod, lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { InputError } from '../../util/errors.js';
-import { execute } from './exec.js';
+import { execute } from './execute.js';
 import { functions } from './functions.js';
 import { TemplateError } from './lexer.js';
 import { parse } from './parser.js';

@@ -41,22 +41,39 @@ export type TemplateNode =
   | { kind: 'text'; text: string }
   | { kind: 'action'; line: number; pipe: Pipe }
   | ControlNode
-  | { kind: 'break' | 'continue'; line: number };
+  | { kind: 'break' | 'continue'; line: number }
+  /** `{{template "name" pipeline}}` (and the call half of `{{block}}`). */
+  | { kind: 'template'; line: number; name: string; pipe?: Pipe };
+
+/** A parsed template: its own nodes and the templates it `define`s (or `block`s) by name. */
+export interface TemplateSet {
+  root: TemplateNode[];
+  defines: Map<string, TemplateNode[]>;
+}
 
 type Terminator = { kind: 'end' | 'else'; line: number };
 
 export function parse(input: string, hasFunction: (name: string) => boolean): TemplateNode[] {
-  return new Parser(lex(input), hasFunction).parseRoot();
+  return new Parser(lex(input), hasFunction, false).parseRoot();
+}
+
+/** Parses text that may `define` templates, as Go's Template.Parse does for a set of templates. */
+export function parseSet(input: string, hasFunction: (name: string) => boolean): TemplateSet {
+  const parser = new Parser(lex(input), hasFunction, true);
+  return { root: parser.parseRoot(), defines: parser.defines };
 }
 
 class Parser {
   private pos = 0;
   private vars: string[] = ['$'];
   private rangeDepth = 0;
+  readonly defines = new Map<string, TemplateNode[]>();
 
   constructor(
     private readonly tokens: Token[],
     private readonly hasFunction: (name: string) => boolean,
+    /** Cluster-image templates are single files; only template sets (helm charts) define and call others. */
+    private readonly allowDefines: boolean,
   ) {}
 
   private current: Token = { type: 'eof', value: '', line: 1 };
@@ -153,12 +170,58 @@ class Parser {
         case 'define':
         case 'template':
         case 'block':
-          this.error(`{{${t.value}}} is not supported in cluster image templates`, t.line);
+          if (!this.allowDefines)
+            this.error(`{{${t.value}}} is not supported in cluster image templates`, t.line);
+          return t.value === 'define' ? this.define() : this.templateCall(t);
       }
     }
     this.backup();
     const line = this.peekNonSpace().line;
     return { kind: 'action', line, pipe: this.pipeline('command', 'rightDelim') };
+  }
+
+  private templateName(context: string): string {
+    const t = this.nextNonSpace();
+    if (t.type !== 'string' && t.type !== 'rawString') this.unexpected(t, context);
+    return unquote(t);
+  }
+
+  /** `{{define "name"}}...{{end}}`: only at the top level, as Go allows; leaves no text behind. */
+  private define(): TemplateNode {
+    const name = this.templateName('define clause');
+    this.expect('rightDelim', 'define clause');
+    const saved = this.vars;
+    this.vars = ['$'];
+    try {
+      const { list, next } = this.itemList();
+      if (next.kind !== 'end') this.error('unexpected {{else}} in define clause', next.line);
+      this.defines.set(name, list);
+    } finally {
+      this.vars = saved;
+    }
+    return { kind: 'text', text: '' };
+  }
+
+  /** `{{template "name" [pipeline]}}`, or `{{block "name" pipeline}}default{{end}}` (define + template). */
+  private templateCall(t: Token): TemplateNode {
+    const context = `${t.value} clause`;
+    const name = this.templateName(context);
+    let pipe: Pipe | undefined;
+    if (this.peekNonSpace().type !== 'rightDelim') pipe = this.pipeline(context, 'rightDelim');
+    else this.expect('rightDelim', context);
+    if (t.value === 'block') {
+      if (!pipe) this.error('missing pipeline in block clause', t.line);
+      const saved = this.vars;
+      this.vars = ['$'];
+      try {
+        const { list, next } = this.itemList();
+        if (next.kind !== 'end') this.error('unexpected {{else}} in block clause', next.line);
+        if (!this.defines.has(name)) this.defines.set(name, list);
+      } finally {
+        this.vars = saved;
+      }
+    }
+    return { kind: 'template', line: t.line, name, pipe };
   }
 
   private elseControl(t: Token): Terminator {

@@ -9,7 +9,7 @@ import { installBalancer, resetBalancer } from '../../host/balancer.js';
 import { removeHostsEntries, setHostsEntry } from '../../host/etc-hosts.js';
 import { installService, removeService, type ServiceSpec } from '../../host/services.js';
 import { waitForPortCommand } from '../../host/wait-port.js';
-import { k3sRegistriesYaml, mirrorSecrets } from '../../registry/mirrors.js';
+import { mirrorSecrets } from '../../registry/mirrors.js';
 import { InputError } from '../../util/errors.js';
 import { shellQuote } from '../../util/shell.js';
 import { compareMinor } from '../kube-version.js';
@@ -22,6 +22,7 @@ import type {
   RuntimeDefaults,
 } from '../types.js';
 import { k3sConfigYaml } from './config.js';
+import { k3sRegistriesYaml } from './registries.js';
 
 const bin = '/usr/local/bin/k3s';
 const configDir = '/etc/rancher/k3s';

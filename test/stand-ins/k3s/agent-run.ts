@@ -11,6 +11,7 @@ import { type FlagValues, flag, list, str } from './flag-set.js';
 import { defaultNodeName, detectNodeIp } from './host-address.js';
 import { type CallOptions, type CallResult, ConnectError, callHttps, splitPem } from './https-client.js';
 import { buildNodeObject, heartbeatStatus } from './node-object.js';
+import { PodKubelet } from './pod-kubelet.js';
 import { loadRegistries } from './registries-config.js';
 import { fetchClusterCa } from './server-join.js';
 import { redactedArgs } from './server-run.js';
@@ -215,6 +216,27 @@ export async function runAgent(values: FlagValues, rawArgs: string[]): Promise<v
   }
   klog.info(`Successfully registered node ${nodeName}`);
   notifySystemd();
+  const kubelet = new PodKubelet(runtimeEndpoint(values).replace(/^unix:\/\//, ''), {
+    pods: async () => {
+      const r = await servers.call(`/api/v1/pods?fieldSelector=spec.nodeName%3D${nodeName}`, kube);
+      if (r.status !== 200) throw new Error(`listing pods: ${r.status} ${r.text.trim()}`);
+      return (JSON.parse(r.text) as KubeObject).items as KubeObject[];
+    },
+    node: async () => last,
+    writeStatus: async (pod, status) => {
+      const r = await servers.call(
+        `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`,
+        {
+          ...kube,
+          method: 'PATCH',
+          contentType: 'application/merge-patch+json',
+          body: { status },
+        },
+      );
+      if (r.status !== 200) throw new Error(`updating pod status: ${r.status} ${r.text.trim()}`);
+    },
+  });
+  kubelet.start();
 
   let beats = 0;
   const beat = async () => {
@@ -240,6 +262,7 @@ export async function runAgent(values: FlagValues, rawArgs: string[]): Promise<v
   const stop = (signal: string) => {
     klog.info(`Received ${signal}, shutting down`);
     clearInterval(timer);
+    kubelet.stop();
     process.exit(0);
   };
   process.once('SIGTERM', () => stop('SIGTERM'));

@@ -1,5 +1,5 @@
 // The CRI calls k3s itself makes to its containerd (runtime.v1 over gRPC on the unix socket): Version to wait for
-// the CRI plugin, ImageStatus and PullImage for the pre-pull lists in agent/images. The messages are one or two
+// the CRI plugin, ImageStatus and PullImage for the pre-pull lists in agent/images and for pods' images. The messages are one or two
 // string fields deep, so they are encoded by hand rather than through a protobuf library.
 import { connect as connectHttp2 } from 'node:http2';
 import { connect as connectUnix } from 'node:net';
@@ -152,4 +152,18 @@ export async function criPullImage(socket: string, image: string, timeoutMs = 12
     timeoutMs,
   );
   return firstString(lengthFields(body), 1);
+}
+
+/** The image's repo digest (`name@sha256:...`, what the kubelet reports as imageID), else its id. */
+export async function criImageDigest(socket: string, image: string, timeoutMs = 10_000): Promise<string> {
+  const body = await criCall(
+    socket,
+    '/runtime.v1.ImageService/ImageStatus',
+    lengthField(1, stringField(1, image)),
+    timeoutMs,
+  );
+  const found = lengthFields(body).get(1)?.[0];
+  if (!found) throw new CriError(`image ${image} is not in the CRI image store after its pull`);
+  const fields = lengthFields(found);
+  return firstString(fields, 3) || firstString(fields, 1);
 }

@@ -27,6 +27,7 @@ import { k3sKubeApi } from './kube-api.js';
 import { buildNodeObject, heartbeatStatus } from './node-object.js';
 import { type CertPair, newCa, signLeaf } from './openssl-pki.js';
 import { PeerSync, type ServerPeer } from './peer-sync.js';
+import { PodKubelet } from './pod-kubelet.js';
 import { loadRegistries } from './registries-config.js';
 import { fetchServerBootstrap, joinCluster } from './server-join.js';
 import { fatal, hideInLogs, klog } from './standin-log.js';
@@ -381,6 +382,8 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   // One controller-manager acts at a time: the server with the lowest name among those recorded.
   const controller = new WorkloadController(api, {
     isLeader: () => (state.values('server/') as ServerPeer[]).map((p) => p.name).sort()[0] === nodeName,
+    // The kubelets of the nodes start pods, once their images are pulled.
+    startPods: false,
     onError: (m) => klog.error(`controller: ${m}`),
   });
   controller.start();
@@ -398,6 +401,7 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   klog.info(`Run: k3s kubectl`);
 
   let heartbeat: NodeJS.Timeout | undefined;
+  let kubelet: PodKubelet | undefined;
   if (!flag(values, 'disable-agent')) {
     const pw = nodePassword();
     state.put(`pw/${nodeName}`, () => passwordHash(pw));
@@ -437,6 +441,24 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
       await api.update(nodeType, undefined, nodeName, { ...existing, status }, { status: true });
     } else await api.create(nodeType, undefined, fresh);
     klog.info(`Registered node ${nodeName}`);
+    const podType = api.typeOf('', 'Pod');
+    kubelet = new PodKubelet(runtimeEndpoint(values).replace(/^unix:\/\//, ''), {
+      pods: async () => api.list(podType).filter((p) => p.spec?.nodeName === nodeName),
+      node: async () => {
+        const n = api.get(nodeType, undefined, nodeName);
+        return n && api.view(nodeType, n);
+      },
+      writeStatus: async (pod, status) => {
+        await api.update(
+          podType,
+          pod.metadata.namespace,
+          pod.metadata.name,
+          { ...pod, status },
+          { status: true },
+        );
+      },
+    });
+    kubelet.start();
     heartbeat = setInterval(() => {
       const current = api.get(nodeType, undefined, nodeName);
       if (current) {
@@ -456,6 +478,7 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
   const stop = (signal: string) => {
     klog.info(`Received ${signal}, shutting down`);
     if (heartbeat) clearInterval(heartbeat);
+    kubelet?.stop();
     controller.stop();
     peers.stop();
     state.flush();

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeObject } from './kube-object.js';
 import { groupVersion, type ResourceType, type TypeRegistry } from './resource-types.js';
+import { SCALABLE_KINDS } from './scale-subresource.js';
 
 const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -43,6 +44,17 @@ export function resourceList(types: TypeRegistry, group: string, version: string
         singularName: '',
         namespaced: t.namespaced,
         kind: t.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
+    }
+    if (SCALABLE_KINDS.has(t.kind) && !t.custom) {
+      out.push({
+        name: `${t.resource}/scale`,
+        singularName: '',
+        namespaced: t.namespaced,
+        group: 'autoscaling',
+        version: 'v1',
+        kind: 'Scale',
         verbs: ['get', 'patch', 'update'],
       });
     }

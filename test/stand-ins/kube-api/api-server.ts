@@ -20,6 +20,7 @@ import {
   TypeRegistry,
   typeOfCrd,
 } from './resource-types.js';
+import { SCALABLE_KINDS, scaleOf } from './scale-subresource.js';
 import { objectMatches } from './selectors.js';
 import { WatchHistory } from './watch-events.js';
 
@@ -387,7 +388,7 @@ export class KubeApiServer {
     name: string,
     contentType: string,
     text: string,
-    o: WriteOptions & { fieldManager?: string; force?: boolean } = {},
+    o: WriteOptions & { fieldManager?: string } = {},
   ) {
     const body = parseBody(text);
     const current = this.get(t, namespace, name);
@@ -520,7 +521,9 @@ export class KubeApiServer {
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (
         (route.namespace !== undefined && !t.namespaced) ||
-        (route.subresource && (route.subresource !== 'status' || !t.status))
+        (route.subresource &&
+          !(route.subresource === 'status' && t.status) &&
+          !(route.subresource === 'scale' && SCALABLE_KINDS.has(t.kind)))
       )
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
       if (t.namespaced && route.name && route.namespace === undefined)
@@ -631,6 +634,7 @@ export class KubeApiServer {
     const status = route.subresource === 'status';
     const ns = route.namespace;
     const version = route.version;
+    if (route.subresource === 'scale') return this.serveScale(req, res, t, ns, route.name!, verb, dryRun);
     switch (verb) {
       case 'get': {
         const obj = this.get(t, ns, route.name!);
@@ -647,7 +651,6 @@ export class KubeApiServer {
             apiVersion: groupVersion(t.group, version),
             since: q.get('resourceVersion') ?? '',
             sendInitialEvents: q.get('sendInitialEvents') === 'true',
-            bookmarks: q.get('allowWatchBookmarks') === 'true',
             timeoutSeconds: Number(q.get('timeoutSeconds') ?? '1800'),
             matches,
             view: (o) => this.view(t, o, version),
@@ -670,7 +673,6 @@ export class KubeApiServer {
           dryRun,
           status,
           fieldManager: q.get('fieldManager') ?? undefined,
-          force: q.get('force') === 'true',
         });
         return sendJson(res, r.created ? 201 : 200, r.object);
       }
@@ -702,6 +704,44 @@ export class KubeApiServer {
         return sendJson(res, 200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success' });
       }
     }
+  }
+
+  private async serveScale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    t: ResourceType,
+    ns: string | undefined,
+    name: string,
+    verb: string,
+    dryRun: boolean,
+  ): Promise<void> {
+    const current = this.get(t, ns, name);
+    if (!current) throw notFound(t, name);
+    if (verb === 'get') return sendJson(res, 200, scaleOf(current));
+    const body = parseBody(await readBody(req));
+    let scale: KubeObject;
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+    if (verb === 'update') scale = body as KubeObject;
+    else if (verb === 'patch' && type === 'application/json-patch+json')
+      scale = jsonPatch(scaleOf(current), body);
+    else if (verb === 'patch') scale = mergePatch(scaleOf(current), body) as KubeObject;
+    else
+      throw new ApiError(
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
+    const replicas = Number(scale.spec?.replicas);
+    if (!Number.isInteger(replicas) || replicas < 0)
+      throw new ApiError(
+        422,
+        'Invalid',
+        `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: must be greater than or equal to 0`,
+      );
+    const want = scale.metadata?.resourceVersion;
+    const next: KubeObject = { ...current, spec: { ...current.spec, replicas } };
+    if (want) next.metadata = { ...current.metadata, resourceVersion: want };
+    sendJson(res, 200, scaleOf(await this.update(t, ns, name, next, { dryRun })));
   }
 
   private sendObjects(

@@ -1,4 +1,4 @@
-// The JSON shape every stored Kubernetes object has, and the small helpers all of the stand-in API uses on it.
+// The JSON shape every stored Kubernetes object has, and the functions all of the stand-in API applies to it.
 
 // biome-ignore lint/suspicious/noExplicitAny: Kubernetes objects are open-ended JSON.
 export type KubeObject = Record<string, any>;

@@ -14,7 +14,6 @@ export interface ResourceType {
   shortNames: string[];
   categories: string[];
   status: boolean;
-  scale: boolean;
   /** Whether metadata.generation counts spec changes (workloads and custom objects do; ConfigMaps do not). */
   generation: boolean;
   /** Custom resources take merge and JSON patches only, as the real API server serves them. */
@@ -25,32 +24,32 @@ export interface ResourceType {
 
 const ALL = ['all'];
 
-// [group, version, resource, kind, namespaced, shortNames, status subresource, scale, generation, categories]
-type Row = [string, string, string, string, boolean, string[], boolean, boolean, boolean, string[]?];
+// [group, version, resource, kind, namespaced, shortNames, status subresource, generation, categories]
+type Row = [string, string, string, string, boolean, string[], boolean, boolean, string[]?];
 
 const builtins: Row[] = [
-  ['', 'v1', 'namespaces', 'Namespace', false, ['ns'], true, false, false],
-  ['', 'v1', 'nodes', 'Node', false, ['no'], true, false, false],
-  ['', 'v1', 'pods', 'Pod', true, ['po'], true, false, false, ALL],
-  ['', 'v1', 'services', 'Service', true, ['svc'], true, false, false, ALL],
-  ['', 'v1', 'endpoints', 'Endpoints', true, ['ep'], false, false, false],
-  ['', 'v1', 'configmaps', 'ConfigMap', true, ['cm'], false, false, false],
-  ['', 'v1', 'secrets', 'Secret', true, [], false, false, false],
-  ['', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], false, false, false],
-  ['', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc'], true, false, false],
-  ['', 'v1', 'persistentvolumes', 'PersistentVolume', false, ['pv'], true, false, false],
-  ['', 'v1', 'events', 'Event', true, ['ev'], false, false, false],
-  ['', 'v1', 'limitranges', 'LimitRange', true, ['limits'], false, false, false],
-  ['', 'v1', 'resourcequotas', 'ResourceQuota', true, ['quota'], true, false, false],
-  ['', 'v1', 'replicationcontrollers', 'ReplicationController', true, ['rc'], true, true, true, ALL],
-  ['', 'v1', 'podtemplates', 'PodTemplate', true, [], false, false, false],
-  ['apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], true, true, true, ALL],
-  ['apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], true, false, true, ALL],
-  ['apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], true, true, true, ALL],
-  ['apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], true, true, true, ALL],
-  ['apps', 'v1', 'controllerrevisions', 'ControllerRevision', true, [], false, false, false],
-  ['batch', 'v1', 'jobs', 'Job', true, [], true, false, true, ALL],
-  ['batch', 'v1', 'cronjobs', 'CronJob', true, ['cj'], true, false, true, ALL],
+  ['', 'v1', 'namespaces', 'Namespace', false, ['ns'], true, false],
+  ['', 'v1', 'nodes', 'Node', false, ['no'], true, false],
+  ['', 'v1', 'pods', 'Pod', true, ['po'], true, false, ALL],
+  ['', 'v1', 'services', 'Service', true, ['svc'], true, false, ALL],
+  ['', 'v1', 'endpoints', 'Endpoints', true, ['ep'], false, false],
+  ['', 'v1', 'configmaps', 'ConfigMap', true, ['cm'], false, false],
+  ['', 'v1', 'secrets', 'Secret', true, [], false, false],
+  ['', 'v1', 'serviceaccounts', 'ServiceAccount', true, ['sa'], false, false],
+  ['', 'v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc'], true, false],
+  ['', 'v1', 'persistentvolumes', 'PersistentVolume', false, ['pv'], true, false],
+  ['', 'v1', 'events', 'Event', true, ['ev'], false, false],
+  ['', 'v1', 'limitranges', 'LimitRange', true, ['limits'], false, false],
+  ['', 'v1', 'resourcequotas', 'ResourceQuota', true, ['quota'], true, false],
+  ['', 'v1', 'replicationcontrollers', 'ReplicationController', true, ['rc'], true, true, ALL],
+  ['', 'v1', 'podtemplates', 'PodTemplate', true, [], false, false],
+  ['apps', 'v1', 'deployments', 'Deployment', true, ['deploy'], true, true, ALL],
+  ['apps', 'v1', 'daemonsets', 'DaemonSet', true, ['ds'], true, true, ALL],
+  ['apps', 'v1', 'statefulsets', 'StatefulSet', true, ['sts'], true, true, ALL],
+  ['apps', 'v1', 'replicasets', 'ReplicaSet', true, ['rs'], true, true, ALL],
+  ['apps', 'v1', 'controllerrevisions', 'ControllerRevision', true, [], false, false],
+  ['batch', 'v1', 'jobs', 'Job', true, [], true, true, ALL],
+  ['batch', 'v1', 'cronjobs', 'CronJob', true, ['cj'], true, true, ALL],
   [
     'autoscaling',
     'v2',
@@ -59,7 +58,6 @@ const builtins: Row[] = [
     true,
     ['hpa'],
     true,
-    false,
     true,
     ALL,
   ],
@@ -71,35 +69,24 @@ const builtins: Row[] = [
     false,
     ['crd', 'crds'],
     true,
-    false,
     true,
   ],
-  ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, [], false, false, false],
-  ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, [], false, false, false],
-  ['rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, [], false, false, false],
-  [
-    'rbac.authorization.k8s.io',
-    'v1',
-    'clusterrolebindings',
-    'ClusterRoleBinding',
-    false,
-    [],
-    false,
-    false,
-    false,
-  ],
-  ['coordination.k8s.io', 'v1', 'leases', 'Lease', true, [], false, false, false],
-  ['discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true, [], false, false, false],
-  ['networking.k8s.io', 'v1', 'ingresses', 'Ingress', true, ['ing'], true, false, true],
-  ['networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false, [], false, false, false],
-  ['networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', true, ['netpol'], false, false, true],
-  ['storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, ['sc'], false, false, false],
-  ['storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', false, [], false, false, false],
-  ['storage.k8s.io', 'v1', 'csinodes', 'CSINode', false, [], false, false, false],
-  ['storage.k8s.io', 'v1', 'volumeattachments', 'VolumeAttachment', false, [], true, false, false],
-  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], true, false, true],
-  ['scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false, ['pc'], false, false, false],
-  ['node.k8s.io', 'v1', 'runtimeclasses', 'RuntimeClass', false, [], false, false, false],
+  ['rbac.authorization.k8s.io', 'v1', 'roles', 'Role', true, [], false, false],
+  ['rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding', true, [], false, false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', false, [], false, false],
+  ['rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', false, [], false, false],
+  ['coordination.k8s.io', 'v1', 'leases', 'Lease', true, [], false, false],
+  ['discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', true, [], false, false],
+  ['networking.k8s.io', 'v1', 'ingresses', 'Ingress', true, ['ing'], true, true],
+  ['networking.k8s.io', 'v1', 'ingressclasses', 'IngressClass', false, [], false, false],
+  ['networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', true, ['netpol'], false, true],
+  ['storage.k8s.io', 'v1', 'storageclasses', 'StorageClass', false, ['sc'], false, false],
+  ['storage.k8s.io', 'v1', 'csidrivers', 'CSIDriver', false, [], false, false],
+  ['storage.k8s.io', 'v1', 'csinodes', 'CSINode', false, [], false, false],
+  ['storage.k8s.io', 'v1', 'volumeattachments', 'VolumeAttachment', false, [], true, false],
+  ['policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'], true, true],
+  ['scheduling.k8s.io', 'v1', 'priorityclasses', 'PriorityClass', false, ['pc'], false, false],
+  ['node.k8s.io', 'v1', 'runtimeclasses', 'RuntimeClass', false, [], false, false],
   [
     'certificates.k8s.io',
     'v1',
@@ -109,7 +96,6 @@ const builtins: Row[] = [
     ['csr'],
     true,
     false,
-    false,
   ],
   [
     'admissionregistration.k8s.io',
@@ -118,7 +104,6 @@ const builtins: Row[] = [
     'MutatingWebhookConfiguration',
     false,
     [],
-    false,
     false,
     false,
   ],
@@ -131,9 +116,8 @@ const builtins: Row[] = [
     [],
     false,
     false,
-    false,
   ],
-  ['apiregistration.k8s.io', 'v1', 'apiservices', 'APIService', false, [], true, false, false],
+  ['apiregistration.k8s.io', 'v1', 'apiservices', 'APIService', false, [], true, false],
 ];
 
 function fromRow([
@@ -144,7 +128,6 @@ function fromRow([
   namespaced,
   shortNames,
   status,
-  scale,
   generation,
   categories,
 ]: Row): ResourceType {
@@ -159,7 +142,6 @@ function fromRow([
     shortNames,
     categories: categories ?? [],
     status,
-    scale,
     generation,
     custom: false,
   };
@@ -198,7 +180,6 @@ export function typeOfCrd(crd: KubeObject): ResourceType | undefined {
     shortNames: names.shortNames ?? [],
     categories: names.categories ?? [],
     status: Boolean(first.subresources?.status),
-    scale: Boolean(first.subresources?.scale),
     generation: true,
     custom: true,
     printerColumns: first.additionalPrinterColumns,

@@ -13,13 +13,12 @@ interface Change {
 
 export interface WatchRequest {
   prefix: string;
-  /** Of the watched type, for bookmarks. */
+  /** Of the watched type, for the initial-events bookmark. */
   kind: string;
   apiVersion: string;
   /** '' or '0': start with the current objects; a number: replay what changed after it. */
   since: string;
   sendInitialEvents: boolean;
-  bookmarks: boolean;
   timeoutSeconds: number;
   matches: (obj: KubeObject) => boolean;
   view: (obj: KubeObject) => KubeObject;

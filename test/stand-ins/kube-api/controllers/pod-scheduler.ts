@@ -1,6 +1,7 @@
 // Scheduling and the pod lifecycle kwok gives pods: a pending pod is bound to the fitting node with the
-// fewest pods; a bound pod starts running and becomes Ready at once (no container runs: the stand-ins run
-// no kubelet), gets an IP from its node's pod CIDR, and a Job's pod completes a second after it started.
+// fewest pods; a bound pod starts running and becomes Ready at once (no container runs), gets an IP from
+// its node's pod CIDR, and a Job's pod completes a second after it started. A stand-in whose nodes run a
+// kubelet (which pulls the images first) leaves the start to it and uses the statuses made here.
 import type { KubeApiServer } from '../api-server.js';
 import { type KubeObject, kubeTime } from '../kube-object.js';
 import { condition, conditionOf, isPodFinished } from './owned-pods.js';
@@ -73,21 +74,24 @@ async function bind(api: KubeApiServer, pod: KubeObject, nodes: KubeObject[], po
       { status: true },
     );
   }
-  const bound = await api.update(podType, pod.metadata.namespace, pod.metadata.name, {
+  return api.update(podType, pod.metadata.namespace, pod.metadata.name, {
     ...pod,
     spec: { ...pod.spec, nodeName: node.metadata.name },
   });
-  pod.spec.nodeName = node.metadata.name;
-  return bound;
 }
 
-function containerStatuses(pod: KubeObject, state: KubeObject, ready: boolean): KubeObject[] {
+function containerStatuses(
+  pod: KubeObject,
+  state: KubeObject,
+  ready: boolean,
+  imageIds: Record<string, string> = {},
+): KubeObject[] {
   return ((pod.spec.containers ?? []) as KubeObject[]).map((c, i) => {
     const prior = (pod.status?.containerStatuses ?? []).find((s: KubeObject) => s.name === c.name);
     return {
       name: c.name,
       image: c.image,
-      imageID: prior?.imageID ?? '',
+      imageID: imageIds[c.name] ?? prior?.imageID ?? '',
       containerID:
         prior?.containerID ??
         `containerd://${pod.metadata.uid.replace(/-/g, '')}${String(i).padStart(32, '0')}`,
@@ -100,7 +104,13 @@ function containerStatuses(pod: KubeObject, state: KubeObject, ready: boolean): 
   });
 }
 
-function runningStatus(pod: KubeObject, node: KubeObject, pods: KubeObject[]): KubeObject {
+/** A started pod's status; `imageIds` by container name, as the kubelet that pulled them reports them. */
+export function runningStatus(
+  pod: KubeObject,
+  node: KubeObject,
+  pods: KubeObject[],
+  imageIds: Record<string, string> = {},
+): KubeObject {
   const t = kubeTime();
   const ip = pod.spec.hostNetwork ? internalIp(node) : podIp(node, pods);
   const cond = (type: string) => condition(conditionOf(pod, type), type, 'True', '', '');
@@ -116,8 +126,38 @@ function runningStatus(pod: KubeObject, node: KubeObject, pods: KubeObject[]): K
     podIP: ip,
     podIPs: ip ? [{ ip }] : undefined,
     startTime: pod.status?.startTime ?? t,
-    containerStatuses: containerStatuses(pod, { running: { startedAt: t } }, true),
+    containerStatuses: containerStatuses(pod, { running: { startedAt: t } }, true, imageIds),
     qosClass: pod.status?.qosClass ?? 'BestEffort',
+  };
+}
+
+/** A pod whose image could not be pulled: Pending, the container waiting in ErrImagePull with the reason. */
+export function pullFailedStatus(pod: KubeObject, container: string, message: string): KubeObject {
+  const statuses = containerStatuses(pod, {}, false).map((s) =>
+    s.name === container
+      ? {
+          ...s,
+          containerID: undefined,
+          started: false,
+          state: { waiting: { reason: 'ErrImagePull', message } },
+        }
+      : { ...s, containerID: undefined, started: false, state: { waiting: { reason: 'ContainerCreating' } } },
+  );
+  return {
+    ...pod.status,
+    phase: 'Pending',
+    conditions: [
+      condition(conditionOf(pod, 'PodScheduled'), 'PodScheduled', 'True', '', ''),
+      condition(
+        conditionOf(pod, 'Ready'),
+        'Ready',
+        'False',
+        'ContainersNotReady',
+        `containers with unready status: [${container}]`,
+      ),
+    ],
+    startTime: pod.status?.startTime ?? kubeTime(),
+    containerStatuses: statuses,
   };
 }
 
@@ -145,12 +185,13 @@ function completedStatus(pod: KubeObject): KubeObject {
 const ownerKind = (pod: KubeObject) =>
   (pod.metadata.ownerReferences ?? []).find((r: KubeObject) => r.controller)?.kind;
 
-/** Moves one pod a step: bind it, start it, or (for a Job's pod) complete it. */
+/** Moves one pod a step: bind it, start it (unless a kubelet does), or (for a Job's pod) complete it. */
 export async function reconcilePod(
   api: KubeApiServer,
   pod: KubeObject,
   nodes: KubeObject[],
   pods: KubeObject[],
+  startPods = true,
 ) {
   if (pod.metadata.deletionTimestamp || isPodFinished(pod)) return;
   if (!pod.spec.nodeName) {
@@ -163,7 +204,7 @@ export async function reconcilePod(
   const write = (status: KubeObject) =>
     api.update(podType, pod.metadata.namespace, pod.metadata.name, { ...pod, status }, { status: true });
   if (pod.status?.phase !== 'Running') {
-    if (nodeReady(node)) await write(runningStatus(pod, node, pods));
+    if (startPods && nodeReady(node)) await write(runningStatus(pod, node, pods));
     return;
   }
   const started = Date.parse(pod.status.startTime ?? '');

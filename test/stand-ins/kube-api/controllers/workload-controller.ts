@@ -15,6 +15,8 @@ const SETTLE_MS = 20;
 
 export interface ControllerOptions {
   isLeader?: () => boolean;
+  /** False when the nodes' kubelets start pods (after pulling their images); the controller only binds them. */
+  startPods?: boolean;
   onError?: (message: string) => void;
 }
 
@@ -92,6 +94,6 @@ export class WorkloadController {
     for (const ds of this.list('apps', 'DaemonSet')) await reconcileDaemonSet(api, ds, pods(), nodes);
     for (const sts of this.list('apps', 'StatefulSet')) await reconcileStatefulSet(api, sts, pods());
     for (const job of this.list('batch', 'Job')) await reconcileJob(api, job, pods());
-    for (const pod of pods()) await reconcilePod(api, pod, nodes, pods());
+    for (const pod of pods()) await reconcilePod(api, pod, nodes, pods(), this.opts.startPods !== false);
   }
 }

@@ -14,8 +14,18 @@ type Final = Value | typeof missing;
 class BreakSignal {}
 class ContinueSignal {}
 
-export function execute(root: TemplateNode[], data: Value): string {
-  const state = new State(data);
+export interface ExecuteOptions {
+  /** Functions beyond (or instead of) the built-in ones. */
+  functions?: ReadonlyMap<string, GoFunc>;
+  /** Templates `{{template "name"}}` may call. */
+  templates?: ReadonlyMap<string, TemplateNode[]>;
+}
+
+/** Nested template calls deeper than this are a loop (Go stops at 100000 too, far later). */
+const maxTemplateDepth = 1000;
+
+export function execute(root: TemplateNode[], data: Value, options: ExecuteOptions = {}): string {
+  const state = new State(data, options);
   state.walkList(data, root);
   return state.out.join('');
 }
@@ -24,9 +34,15 @@ class State {
   readonly out: string[] = [];
   private readonly vars: Array<{ name: string; value: Value }>;
   private line = 1;
+  private readonly functions: ReadonlyMap<string, GoFunc>;
 
-  constructor(data: Value) {
+  constructor(
+    data: Value,
+    private readonly options: ExecuteOptions,
+    private readonly depth = 0,
+  ) {
     this.vars = [{ name: '$', value: data }];
+    this.functions = options.functions ?? functions;
   }
 
   private error(message: string): never {
@@ -65,6 +81,18 @@ class State {
         throw new BreakSignal();
       case 'continue':
         throw new ContinueSignal();
+      case 'template': {
+        const body = this.options.templates?.get(node.name);
+        if (!body) this.error(`no such template "${node.name}"`);
+        if (this.depth >= maxTemplateDepth)
+          this.error(`exceeded maximum template depth (${maxTemplateDepth})`);
+        const arg = node.pipe ? this.evalPipeline(dot, node.pipe) : undefined;
+        // A called template sees only its argument: $ and dot are both that value.
+        const inner = new State(arg, this.options, this.depth + 1);
+        inner.walkList(arg, body);
+        this.out.push(...inner.out);
+        return;
+      }
     }
   }
 
@@ -190,7 +218,7 @@ class State {
   }
 
   private evalCall(dot: Value, name: string, args: Operand[], final: Final): Value {
-    const fn = functions.get(name) as GoFunc;
+    const fn = this.functions.get(name) as GoFunc;
     const argNodes = args.slice(1);
     const numIn = argNodes.length + (final === missing ? 0 : 1);
     const numFixed = fn.params.length;

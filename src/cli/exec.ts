@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ExitCode, InterruptedError, UsageError } from '../util/errors.js';
+import { ExitCode, exitCodeOf, InterruptedError, nearestExitCode, UsageError } from '../util/errors.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import {
@@ -61,7 +61,10 @@ export function registerExec(program: Command): void {
           `exec: ${outcomes.length - failed.length} of ${outcomes.length} hosts succeeded in ${secs} s`,
         );
         if (signal.aborted) throw new InterruptedError();
-        if (failed.length > 0) process.exitCode = ExitCode.remoteCommand;
+        const code = nearestExitCode(
+          failed.map((o) => (o.ok ? ExitCode.remoteCommand : exitCodeOf(o.error))),
+        );
+        if (code !== undefined) process.exitCode = code;
       } finally {
         await pool.closeAll();
       }

@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import type { Command } from 'commander';
 import type { HostOutcome, SshSession } from '../ssh/index.js';
-import { ExitCode, InputError, InterruptedError, UsageError } from '../util/errors.js';
+import { exitCodeOf, InputError, InterruptedError, nearestExitCode, UsageError } from '../util/errors.js';
 import { interruptSignal } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { formatBytes } from '../util/progress.js';
@@ -114,11 +114,13 @@ export function registerScp(program: Command): void {
           );
         else log.info(`${o.host}: fetched ${remoteSrc?.path} to ${dst}`);
       }
-      const failed = outcomes.filter((o) => !o.ok).length;
+      const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+      const failed = errors.length;
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       log.info(`scp: ${outcomes.length - failed} of ${outcomes.length} hosts succeeded in ${secs} s`);
       if (signal.aborted) throw new InterruptedError();
-      if (failed > 0) process.exitCode = ExitCode.remoteCommand;
+      const code = nearestExitCode(errors.map(exitCodeOf));
+      if (code !== undefined) process.exitCode = code;
     } finally {
       await pool.closeAll();
     }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -65,4 +66,32 @@ test('a directory where a file is wanted: gen -o, save -o, load -i give one line
     3,
     /is a directory; give a file path for the archive/,
   );
+});
+
+test('one rule for exit codes: a bad address is 2, a missing input file 3, an unreachable host 5', async (t) => {
+  const dir = home(t);
+  await expectFailure(
+    dir,
+    ['exec', '--hosts', '10.210.253.300', '--', 'true'],
+    2,
+    /10\.210\.253\.300 is not a valid IPv4/,
+  );
+  await expectFailure(dir, ['load', '-i', join(dir, 'missing.tar')], 3, /missing\.tar: no such archive/);
+  await expectFailure(dir, ['apply', '-f', join(dir, 'Clusterfile')], 3, /Clusterfile: no such Clusterfile/);
+  await expectFailure(
+    dir,
+    ['scp', '--hosts', '10.0.0.2', join(dir, 'missing'), ':/tmp/'],
+    3,
+    /missing: no such local file/,
+  );
+  // nothing listens on the port of a server that has just closed
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  const r = await runBerth(['exec', '--hosts', `127.0.0.1:${port}`, '-p', 'x', '--', 'true'], {
+    BERTH_HOME: dir,
+  });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /connection refused/);
 });

@@ -55,28 +55,60 @@ const sliceBytes = 32 << 10;
 /** zlib's output buffer per call: large, so that a piece comes back in few callbacks on the main thread. */
 const zlibChunk = 1 << 20;
 
+type Effort = 'store' | 'huffman' | 'full';
+
 /**
- * Compresses one piece with the effort it repays, judged from a sample of it (so the choice, like the
- * output, depends on the bytes alone): data that does not shrink (the compressed image layers under
- * registry/) is stored; data where string matching gains under 2% over Huffman coding alone (high-entropy
- * text) is Huffman-coded; the rest gets deflate at `level`. Every member is ordinary gzip.
+ * How much effort a piece repays, judged from a sample of it (so the choice, like the output, depends
+ * on the bytes alone): data that does not shrink (the compressed image layers under registry/) is
+ * stored; data where string matching gains under 2% over Huffman coding alone (high-entropy text) is
+ * Huffman-coded; the rest is compressed in full.
  */
+async function effortFor(piece: Buffer, level: number): Promise<Effort> {
+  if (piece.length < sampleSlices * sliceBytes * 2) return 'full';
+  const step = Math.floor(piece.length / sampleSlices);
+  const sample = Buffer.concat(
+    Array.from({ length: sampleSlices }, (_, i) => piece.subarray(i * step, i * step + sliceBytes)),
+  );
+  const [lz, huffman] = await Promise.all([
+    deflateRawAsync(sample, { level }),
+    deflateRawAsync(sample, { level, strategy: constants.Z_HUFFMAN_ONLY }),
+  ]);
+  if (Math.min(lz.length, huffman.length) >= sample.length * 0.97) return 'store';
+  if (lz.length >= huffman.length * 0.98) return 'huffman';
+  return 'full';
+}
+
+/** One gzip member per piece, with the effort it repays; every member is ordinary gzip. */
 async function gzipPiece(piece: Buffer, level: number): Promise<Buffer> {
-  if (piece.length >= sampleSlices * sliceBytes * 2) {
-    const step = Math.floor(piece.length / sampleSlices);
-    const sample = Buffer.concat(
-      Array.from({ length: sampleSlices }, (_, i) => piece.subarray(i * step, i * step + sliceBytes)),
-    );
-    const [lz, huffman] = await Promise.all([
-      deflateRawAsync(sample, { level }),
-      deflateRawAsync(sample, { level, strategy: constants.Z_HUFFMAN_ONLY }),
-    ]);
-    if (Math.min(lz.length, huffman.length) >= sample.length * 0.97)
-      return gzipAsync(piece, { level: 0, chunkSize: zlibChunk });
-    if (lz.length >= huffman.length * 0.98)
-      return gzipAsync(piece, { level, strategy: constants.Z_HUFFMAN_ONLY, chunkSize: zlibChunk });
-  }
+  const effort = await effortFor(piece, level);
+  if (effort === 'store') return gzipAsync(piece, { level: 0, chunkSize: zlibChunk });
+  if (effort === 'huffman')
+    return gzipAsync(piece, { level, strategy: constants.Z_HUFFMAN_ONLY, chunkSize: zlibChunk });
   return gzipAsync(piece, { level, chunkSize: zlibChunk });
+}
+
+const zstdMaxBlock = 128 << 10;
+
+/**
+ * A zstd frame of raw (stored) blocks, for a piece that does not shrink: RFC 8878's frame header with
+ * the single-segment flag and an 8-byte content size, then blocks of at most 128 KiB.
+ */
+export function rawZstdFrame(piece: Buffer): Buffer {
+  const blocks = Math.max(1, Math.ceil(piece.length / zstdMaxBlock));
+  const out = Buffer.alloc(4 + 1 + 8 + blocks * 3 + piece.length);
+  out.writeUInt32LE(0xfd2fb528, 0);
+  out[4] = 0xe0;
+  out.writeBigUInt64LE(BigInt(piece.length), 5);
+  let at = 13;
+  for (let b = 0; b < blocks; b++) {
+    const start = b * zstdMaxBlock;
+    const size = Math.min(zstdMaxBlock, piece.length - start);
+    const header = (size << 3) | (b === blocks - 1 ? 1 : 0);
+    out.writeUIntLE(header, at, 3);
+    piece.copy(out, at + 3, start, start + size);
+    at += 3 + size;
+  }
+  return out;
 }
 
 export function parallelGzip(
@@ -172,13 +204,26 @@ export async function* parallelZstd(
     } catch (err) {
       throw unavailable(errorMessage(err));
     }
-    yield* inParallel(source, async (piece) => Buffer.from(zstd.compress(piece, level)), 1);
+    yield* inParallel(
+      source,
+      async (piece) =>
+        (await effortFor(piece, 1)) === 'store'
+          ? rawZstdFrame(piece)
+          : Buffer.from(zstd.compress(piece, level)),
+      1,
+    );
     return;
   }
   const size = Math.max(1, Math.min(availableParallelism(), 8));
   const pool = new ZstdPool(script, size);
   try {
-    yield* inParallel(source, (piece) => pool.compress(piece, level), size * 2);
+    // The WebAssembly coder is slow: pieces that would not shrink are stored as raw blocks instead.
+    yield* inParallel(
+      source,
+      async (piece) =>
+        (await effortFor(piece, 1)) === 'store' ? rawZstdFrame(piece) : pool.compress(piece, level),
+      size * 2,
+    );
   } finally {
     await pool.close();
   }

@@ -88,8 +88,35 @@ export function hostPlatform(): Platform {
   return { os: 'linux', architecture: arch };
 }
 
-const knownOs = ['linux', 'windows', 'darwin', 'freebsd'];
-const knownArch = ['amd64', 'arm64', 'arm', '386', 'ppc64le', 's390x', 'riscv64', 'mips64le', 'loong64'];
+// Go's GOOS and GOARCH names, which OCI platforms use.
+const knownOs = [
+  'linux',
+  'windows',
+  'darwin',
+  'freebsd',
+  'netbsd',
+  'openbsd',
+  'solaris',
+  'illumos',
+  'aix',
+  'plan9',
+];
+const knownArch = [
+  'amd64',
+  'arm64',
+  'arm',
+  '386',
+  'ppc64le',
+  'ppc64',
+  's390x',
+  'riscv64',
+  'mips64le',
+  'mips64',
+  'mipsle',
+  'mips',
+  'loong64',
+  'wasm',
+];
 
 /** Parses `os/arch[/variant]` (or just `arch`) as given to --platform; OS and architecture must be known. */
 export function parsePlatform(text: string): Platform {

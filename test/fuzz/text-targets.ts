@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { stringify } from 'yaml';
 import { parseClusterfile } from '../../src/clusterfile/load.js';
 import { buildImage } from '../../src/image/build.js';
+import { supportedInstructions } from '../../src/image/kubefile/parse.js';
 import { ImageStore } from '../../src/image/store.js';
 import { renderTemplate, templateFunctionNames } from '../../src/image/template/index.js';
 import { sampleClusterfile } from '../helpers/clusterfile-sample.js';
@@ -87,19 +88,7 @@ const instruction = fc.oneof(
   fc
     .tuple(
       fc.constantFrom(
-        'ENV',
-        'ARG',
-        'LABEL',
-        'CMD',
-        'ENTRYPOINT',
-        'WORKDIR',
-        'USER',
-        'EXPOSE',
-        'VOLUME',
-        'STOPSIGNAL',
-        'MAINTAINER',
-        'COPY',
-        'ADD',
+        ...supportedInstructions.filter((k) => k !== 'FROM'),
         'RUN',
         'HEALTHCHECK',
         'env',

@@ -81,6 +81,13 @@ test('a context that is a file or missing is named as not a directory (exit 3)',
   }
 });
 
+test('a Kubefile with a byte-order mark and CRLF line ends builds', async (t) => {
+  const { dir, store } = await setup(t);
+  const ctx = await ctxWith(dir, '\ufeffFROM scratch\r\nLABEL a=1 \\\r\n  b=2\r\n');
+  await buildImage({ contextDir: ctx, tags: ['t-bi/bom:1'], store });
+  assert.deepEqual((await store.image('t-bi/bom:1')).config.config?.Labels, { a: '1', b: '2' });
+});
+
 test('a binary Kubefile is shown as a short escaped excerpt, never raw bytes', async (t) => {
   const { dir, store } = await setup(t);
   const ctx = await ctxWith(dir, '');

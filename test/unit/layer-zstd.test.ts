@@ -2,7 +2,7 @@
 // readable by berth itself and by the reference zstd tool.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ function hasZstdTool(): boolean {
   }
 }
 
-test('--compression zstd writes tar+zstd layers with the same diff ids, the same digest twice, readable back', async (t) => {
+test('--compression zstd writes tar+zstd layers (raw blocks where nothing shrinks) with the same diff ids, the same digest twice, readable back', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 't-zstd-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
   const store = new ImageStore(join(dir, 'store'));
@@ -35,6 +35,9 @@ test('--compression zstd writes tar+zstd layers with the same diff ids, the same
       .copy(big, i);
   await writeFile(join(ctx, 'data', 'big.bin'), big);
   await writeFile(join(ctx, 'data', 'small.txt'), 'small\n');
+  // Data that does not shrink (like the compressed blobs under registry/) goes in as raw zstd blocks.
+  const noise = randomBytes(9 << 20);
+  await writeFile(join(ctx, 'data', 'noise.bin'), noise);
   await writeFile(join(ctx, 'Kubefile'), 'FROM scratch\nCOPY data /data\n');
 
   const z1 = await buildImage({ contextDir: ctx, tags: ['t-zstd/z:1'], store, compression: 'zstd' });
@@ -51,6 +54,9 @@ test('--compression zstd writes tar+zstd layers with the same diff ids, the same
   await unpackImage(store, 't-zstd/z:1', out);
   assert.ok((await readFile(join(out, 'data', 'big.bin'))).equals(big));
   assert.equal(await readFile(join(out, 'data', 'small.txt'), 'utf8'), 'small\n');
+  assert.ok((await readFile(join(out, 'data', 'noise.bin'))).equals(noise));
+  const layerSize = zimg.manifest.layers[0]?.size ?? 0;
+  assert.ok(layerSize < noise.length * 1.01 + big.length, `zstd layer of ${layerSize} bytes`);
 
   if (hasZstdTool()) {
     const blob = store.blobPath(zimg.manifest.layers[0]?.digest as string);

@@ -94,7 +94,8 @@ function splitFlags(rest: string): { flags: Record<string, string>; rest: string
 }
 
 export function parseKubefile(source: string, file: string): Instruction[] {
-  const lines = source.split(/\r?\n/);
+  // A byte-order mark before the first instruction is dropped, as buildah drops it.
+  const lines = source.replace(/^\ufeff/, '').split(/\r?\n/);
   const out: Instruction[] = [];
   let i = 0;
   while (i < lines.length) {

@@ -14,9 +14,10 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${versionLine()}\n`);
 } else {
   const { runCli } = await import('./program.js');
+  const { ExitCode } = await import('../util/errors.js');
   const code = await runCli(process.argv);
   // After Ctrl-C, work still in flight (a file read stuck behind disk writeback, a host slow to close its
   // connection) must not hold the exit back; the temp files it had are removed on the way out.
-  if (code === 130) process.exit(code);
+  if (code === ExitCode.interrupted) process.exit(code);
   process.exitCode = code;
 }

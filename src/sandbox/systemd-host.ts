@@ -5,7 +5,7 @@
 // `systemctl is-system-running` says running.
 
 import { spawn } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { EnvironmentError, TimeoutError } from '../util/errors.js';
 import { shellQuote as q } from '../util/shell.js';
 import { type CgroupLayout, hostCgroupDir } from './cgroups.js';
@@ -137,6 +137,32 @@ export async function haveSystemd(): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+const inotifyLimit = '/proc/sys/fs/inotify/max_user_instances';
+// what one idle host takes (PID 1, journald, logind, dbus) plus a user manager per login, with room
+const inotifyPerHost = 16;
+
+/**
+ * Makes room for `hosts` more systemd hosts among the inotify instances root may hold. The limit counts
+ * every host's managers together (they all run as the machine's root), and the kernel's default of 128
+ * stops a sandbox at about a dozen systemd hosts. The limit is raised, never lowered; returns the new
+ * value when it changed.
+ */
+export async function ensureInotifyInstances(hosts: number): Promise<number | undefined> {
+  const limit = Number((await readFile(inotifyLimit, 'utf8')).trim());
+  let inUse = 0;
+  for (const pid of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(pid)) continue;
+    const fds = await readdir(`/proc/${pid}/fd`).catch(() => [] as string[]);
+    for (const fd of fds) {
+      if ((await readlink(`/proc/${pid}/fd/${fd}`).catch(() => '')) === 'anon_inode:inotify') inUse++;
+    }
+  }
+  const wanted = inUse + hosts * inotifyPerHost;
+  if (!(wanted > limit)) return undefined;
+  await writeFile(inotifyLimit, String(wanted));
+  return wanted;
 }
 
 /** SIGRTMIN+3 with glibc's SIGRTMIN (34): systemd halts on it. */

@@ -39,7 +39,7 @@ import {
   hostAddress,
   pickFreeSubnet,
 } from './subnet.js';
-import { haveSystemd, systemdPath, waitForSystemRunning } from './systemd-host.js';
+import { ensureInotifyInstances, haveSystemd, systemdPath, waitForSystemRunning } from './systemd-host.js';
 import type { HostRecord, Sandbox, SandboxRecord } from './types.js';
 
 export interface SandboxUpOptions {
@@ -195,6 +195,11 @@ async function bringUp(rec: SandboxRecord, subnet: Cidr, plain: Array<{ root: st
   ].join('\n');
 
   const cgroups = rec.init === 'systemd' ? await machineCgroupLayout() : undefined;
+  if (cgroups) {
+    const raised = await ensureInotifyInstances(rec.hosts.length);
+    if (raised)
+      log.info(`raised fs.inotify.max_user_instances to ${raised} for ${rec.hosts.length} systemd hosts`);
+  }
   const plans: BootPlan[] = rec.hosts.map((h, i) => {
     const plan: BootPlan = {
       dir: hostDir(rec.name, i),

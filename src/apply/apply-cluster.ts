@@ -1,4 +1,4 @@
-import { type Cluster, type LoadedClusterfile, saveClusterfile } from '../clusterfile/index.js';
+import { type Cluster, type LoadedClusterfile, saveClusterfile, splitAddress } from '../clusterfile/index.js';
 import { ImageStore } from '../image/store.js';
 import { SshPool } from '../ssh/index.js';
 import { InputError } from '../util/errors.js';
@@ -55,8 +55,31 @@ export const applyPhases: readonly Phase[] = [
 
 type ClusterPhase = 'ClusterInProcess' | 'ClusterSuccess' | 'ClusterFailed';
 
-function withStatus(c: PlannedCluster, phase: ClusterPhase): Cluster {
+/**
+ * The Clusterfile to record while an apply is under way or has failed: the departed hosts stay in it (their
+ * groups as the last applied Clusterfile had them) until the apply that removes them succeeds, so that a
+ * run killed before they were reset still knows them and removes them next time.
+ */
+export function recordedCluster(
+  c: Pick<PlannedCluster, 'loaded' | 'departed'>,
+  previous: LoadedClusterfile | undefined,
+  phase: ClusterPhase,
+): Cluster {
   const cluster = c.loaded.cluster;
+  if (phase === 'ClusterSuccess' || c.departed.length === 0 || !previous) return cluster;
+  const leaving = new Set(c.departed.map((h) => h.ip));
+  const groups = previous.cluster.spec.hosts
+    .map((h) => ({ ...h, ips: h.ips.filter((a) => leaving.has(splitAddress(a).ip)) }))
+    .filter((h) => h.ips.length > 0);
+  return { ...cluster, spec: { ...cluster.spec, hosts: [...cluster.spec.hosts, ...groups] } };
+}
+
+function withStatus(
+  c: PlannedCluster,
+  phase: ClusterPhase,
+  previous: LoadedClusterfile | undefined,
+): Cluster {
+  const cluster = recordedCluster(c, previous, phase);
   const mounts = c.images.images.map((i) => ({
     name: i.name,
     type: i.type,
@@ -83,9 +106,13 @@ function withStatus(c: PlannedCluster, phase: ClusterPhase): Cluster {
   };
 }
 
-async function saveState(c: PlannedCluster, phase: ClusterPhase): Promise<void> {
+async function saveState(
+  c: PlannedCluster,
+  phase: ClusterPhase,
+  previous: LoadedClusterfile | undefined,
+): Promise<void> {
   const docs = [...c.loaded.configs, ...c.loaded.distributionDocs.map((d) => d.object)];
-  await saveClusterfile(c.paths.clusterfile, withStatus(c, phase), docs);
+  await saveClusterfile(c.paths.clusterfile, withStatus(c, phase, previous), docs);
 }
 
 /** Makes the hosts match `loaded`; returns what each changing phase did (or would do, in a dry run). */
@@ -132,13 +159,13 @@ export async function applyCluster(
             concurrency,
             signal: options.signal,
           });
-          if (!dryRun) await saveState(cluster, 'ClusterInProcess');
+          if (!dryRun) await saveState(cluster, 'ClusterInProcess', previous);
           try {
             const reports = await runPhases(applyPhases, cluster, { journal, runner, options });
-            if (!dryRun) await saveState(cluster, 'ClusterSuccess');
+            if (!dryRun) await saveState(cluster, 'ClusterSuccess', previous);
             return reports;
           } catch (err) {
-            if (!dryRun) await saveState(cluster, 'ClusterFailed').catch(() => undefined);
+            if (!dryRun) await saveState(cluster, 'ClusterFailed', previous).catch(() => undefined);
             throw err;
           }
         } finally {

@@ -30,6 +30,11 @@ export async function sandboxRunArgs(name: string, args: RunArgs): Promise<RunAr
   };
   // With --sandbox, --masters/--nodes may be counts: the first N hosts are masters, the next M nodes.
   const masterCount = args.masters && /^\d+$/.test(args.masters) ? Number(args.masters) : undefined;
+  const nodeCount = args.nodes && /^\d+$/.test(args.nodes) ? Number(args.nodes) : 0;
+  if ((masterCount ?? 1) + nodeCount > ips.length)
+    throw new UsageError(
+      `--masters ${masterCount ?? 1}${nodeCount ? ` --nodes ${nodeCount}` : ''}: sandbox ${name} has ${ips.length} hosts; ask for at most ${ips.length} (or make the sandbox with --hosts ${(masterCount ?? 1) + nodeCount})`,
+    );
   let masters = pick('--masters', args.masters) ?? ips[0];
   let nodes = args.nodes;
   if (masterCount !== undefined) masters = ips.slice(0, masterCount).join(',');

@@ -1,7 +1,5 @@
-import { setMaxListeners } from 'node:events';
 import type { Command } from 'commander';
 import { UsageError } from '../util/errors.js';
-import { abortOnSigint } from './ssh-flags.js';
 
 // Flags every command that changes a cluster shares.
 
@@ -34,13 +32,4 @@ export function applyOptions(flags: ApplyFlags, signal?: AbortSignal) {
     readyTimeout: whole('--ready-timeout', flags.readyTimeout, 300),
     signal,
   };
-}
-
-/** An AbortSignal fired by Ctrl-C, so remote commands stop too. */
-export function interruptSignal(): AbortSignal {
-  const controller = new AbortController();
-  // Every remote command of a run listens on it, many hosts at once.
-  setMaxListeners(0, controller.signal);
-  abortOnSigint(controller);
-  return controller.signal;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal } from './cluster-flags.js';
+import { interruptSignal } from '../util/interrupt.js';
+import { type ApplyFlags, addApplyFlags, applyOptions } from './cluster-flags.js';
 
 // add, delete, reset, status, kubeconfig: commands on an applied cluster, named with --cluster.
 

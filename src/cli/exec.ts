@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { ExitCode, InterruptedError, UsageError } from '../util/errors.js';
+import { ExitCode, exitCodeOf, InterruptedError, nearestExitCode, UsageError } from '../util/errors.js';
+import { interruptSignal } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import {
-  abortOnSigint,
   addSshFlags,
   concurrencyOf,
   poolFor,
@@ -25,16 +25,17 @@ export function registerExec(program: Command): void {
       const { execOnHosts } = await import('../ssh/index.js');
       const hosts = await resolveHosts(flags);
       const pool = await poolFor(flags);
-      const ac = new AbortController();
-      const stopListening = abortOnSigint(ac);
+      const signal = interruptSignal();
       const started = Date.now();
       try {
         const outcomes = await execOnHosts(pool, hosts, command, {
           sudo: flags.sudo,
           timeoutMs: timeoutMsOf(flags),
-          signal: ac.signal,
+          signal,
           concurrency: concurrencyOf(flags),
           allowFailure: true,
+          // streamed output is printed as it comes; only --json needs it kept
+          collect: !!flags.json,
           onLine: flags.json
             ? undefined
             : (host, line, stream) =>
@@ -59,10 +60,12 @@ export function registerExec(program: Command): void {
         log.info(
           `exec: ${outcomes.length - failed.length} of ${outcomes.length} hosts succeeded in ${secs} s`,
         );
-        if (ac.signal.aborted) throw new InterruptedError();
-        if (failed.length > 0) process.exitCode = ExitCode.remoteCommand;
+        if (signal.aborted) throw new InterruptedError();
+        const code = nearestExitCode(
+          failed.map((o) => (o.ok ? ExitCode.remoteCommand : exitCodeOf(o.error))),
+        );
+        if (code !== undefined) process.exitCode = code;
       } finally {
-        stopListening();
         await pool.closeAll();
       }
     });

@@ -28,7 +28,10 @@ export function registerGen(program: Command): void {
     const text = stringifyClusterfile(printable);
     if (flags.output) {
       const { writeFileAtomic } = await import('../util/atomic.js');
-      await writeFileAtomic(flags.output, text, 0o644);
+      const { localFileError } = await import('../util/errors.js');
+      await writeFileAtomic(flags.output, text, 0o644).catch((err: unknown) => {
+        throw localFileError(flags.output as string, 'output file', err, true);
+      });
       log.info(`wrote ${flags.output}`);
     } else {
       process.stdout.write(text);

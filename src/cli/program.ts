@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { BerthError, ExitCode } from '../util/errors.js';
+import { BerthError, ExitCode, InterruptedError } from '../util/errors.js';
+import { interruptSignal, listenForInterrupt } from '../util/interrupt.js';
 import { isDebug, log, redact, setDebug } from '../util/log.js';
 import { versionLine } from './build-info.js';
 import { commands } from './commands.js';
@@ -24,16 +25,18 @@ export function buildProgram(): Command {
 /** Runs the CLI and returns the exit code; every failure becomes one line on stderr. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
-  const onSignal = () => {
-    // A second Ctrl-C while cleanup runs exits at once.
-    process.once('SIGINT', () => process.exit(ExitCode.interrupted));
-  };
-  process.once('SIGINT', onSignal);
+  const stopListening = listenForInterrupt();
   try {
     if (argv.includes('--debug')) setDebug(true);
     await program.parseAsync(argv);
+    if (interruptSignal().aborted) return interrupted();
     return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
   } catch (err) {
+    // Whatever an interrupted operation failed with (an abort, a cut stream), the cause was Ctrl-C.
+    if (interruptSignal().aborted) {
+      if (isDebug() && (err as Error)?.stack) log.debug((err as Error).stack as string);
+      return interrupted(err instanceof InterruptedError ? err.message : undefined);
+    }
     if (err instanceof CommanderError) {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) {
         return ExitCode.ok;
@@ -51,6 +54,11 @@ export async function runCli(argv: string[]): Promise<number> {
     else process.stderr.write('berth: run again with --debug for a stack trace\n');
     return ExitCode.internal;
   } finally {
-    process.removeListener('SIGINT', onSignal);
+    stopListening();
   }
+}
+
+function interrupted(message = 'interrupted'): number {
+  process.stderr.write(`berth: ${redact(message)}\n`);
+  return ExitCode.interrupted;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { type ApplyFlags, addApplyFlags, applyOptions, interruptSignal } from './cluster-flags.js';
+import { interruptSignal } from '../util/interrupt.js';
+import { type ApplyFlags, addApplyFlags, applyOptions } from './cluster-flags.js';
 import { addRunFlags, type RunFlagValues } from './run-flags.js';
 
 export function registerRun(program: Command): void {

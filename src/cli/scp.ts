@@ -2,11 +2,11 @@ import { stat } from 'node:fs/promises';
 import { basename, posix } from 'node:path';
 import type { Command } from 'commander';
 import type { HostOutcome, SshSession } from '../ssh/index.js';
-import { ExitCode, InputError, InterruptedError, UsageError } from '../util/errors.js';
+import { exitCodeOf, InputError, InterruptedError, nearestExitCode, UsageError } from '../util/errors.js';
+import { interruptSignal } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { formatBytes } from '../util/progress.js';
 import {
-  abortOnSigint,
   addSshFlags,
   concurrencyOf,
   poolFor,
@@ -80,8 +80,7 @@ export function registerScp(program: Command): void {
     }
     const hosts = await resolveHosts(flags, (remoteDst ?? remoteSrc)?.hosts);
     const pool = await poolFor(flags);
-    const ac = new AbortController();
-    const stopListening = abortOnSigint(ac);
+    const signal = interruptSignal();
     const started = Date.now();
     try {
       const { onEachHost } = await import('../ssh/index.js');
@@ -90,7 +89,7 @@ export function registerScp(program: Command): void {
         outcomes = await onEachHost(
           pool,
           hosts,
-          (s) => sendSources(s, sources, remoteDst.path, flags, ac.signal),
+          (s) => sendSources(s, sources, remoteDst.path, flags, signal),
           {
             concurrency: concurrencyOf(flags),
           },
@@ -102,7 +101,7 @@ export function registerScp(program: Command): void {
           await s.fetchFile(src.path, dst, {
             sudo: flags.sudo,
             timeoutMs: timeoutMsOf(flags),
-            signal: ac.signal,
+            signal,
           });
           return undefined;
         });
@@ -115,13 +114,14 @@ export function registerScp(program: Command): void {
           );
         else log.info(`${o.host}: fetched ${remoteSrc?.path} to ${dst}`);
       }
-      const failed = outcomes.filter((o) => !o.ok).length;
+      const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+      const failed = errors.length;
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       log.info(`scp: ${outcomes.length - failed} of ${outcomes.length} hosts succeeded in ${secs} s`);
-      if (ac.signal.aborted) throw new InterruptedError();
-      if (failed > 0) process.exitCode = ExitCode.remoteCommand;
+      if (signal.aborted) throw new InterruptedError();
+      const code = nearestExitCode(errors.map(exitCodeOf));
+      if (code !== undefined) process.exitCode = code;
     } finally {
-      stopListening();
       await pool.closeAll();
     }
   });

@@ -40,6 +40,15 @@ function positiveInt(flag: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
+function portOf(flags: SshFlags): number | undefined {
+  const port = positiveInt('--port', flags.port);
+  if (port !== undefined && port > 65535)
+    throw new UsageError(`--port ${flags.port}: give a port from 1 to 65535`);
+  if (port !== undefined && flags.sandbox !== undefined)
+    throw new UsageError('--port applies to --hosts; the hosts of a sandbox have their own ports');
+  return port;
+}
+
 export function concurrencyOf(flags: SshFlags): number {
   return positiveInt('--concurrency', flags.concurrency) ?? 20;
 }
@@ -57,7 +66,7 @@ export async function resolveHosts(flags: SshFlags, hostList?: string): Promise<
   const password = flags.password ?? process.env.BERTH_SSH_PASSWORD;
   registerSecret(password);
   registerSecret(flags.passphrase);
-  const port = positiveInt('--port', flags.port);
+  const port = portOf(flags);
   const list = hostList ?? flags.hosts;
   if (list !== undefined && flags.sandbox !== undefined)
     throw new UsageError('give either --hosts (or HOSTS:PATH) or --sandbox, not both');
@@ -96,11 +105,4 @@ export async function resolveHosts(flags: SshFlags, hostList?: string): Promise<
 export async function poolFor(flags: SshFlags): Promise<SshPool> {
   const { SshPool } = await import('../ssh/index.js');
   return new SshPool({ acceptNewHostKey: flags.acceptHostKey === true });
-}
-
-/** Aborts `ac` on Ctrl-C; returns the function that stops listening. */
-export function abortOnSigint(ac: AbortController): () => void {
-  const onSigint = () => ac.abort();
-  process.once('SIGINT', onSigint);
-  return () => process.removeListener('SIGINT', onSigint);
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Document, isSeq, LineCounter, parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
-import { InputError, NotFoundError, UsageError } from '../util/errors.js';
+import { InputError, UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/log.js';
 import { decryptSecret } from '../util/secrets.js';
 import {
@@ -56,7 +56,7 @@ export async function loadClusterfile(file: string, options: LoadOptions = {}): 
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new NotFoundError(`${file}: no such Clusterfile`);
+    if (code === 'ENOENT') throw new InputError(`${file}: no such Clusterfile`);
     throw new InputError(`${file}: cannot read: ${(err as Error).message}`);
   }
   return parseClusterfile(text, file, options);

@@ -4,7 +4,8 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tarStream from 'tar-stream';
-import { InputError, RegistryError } from '../util/errors.js';
+import { InputError, localFileError, RegistryError } from '../util/errors.js';
+import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { openTar } from './layer-unpack.js';
 import { familiarName, parseReference } from './reference.js';
@@ -56,9 +57,19 @@ export async function saveImages(
       });
     }
   }
+  if ((await stat(file).catch(() => undefined))?.isDirectory())
+    throw new InputError(`${file} is a directory; give a file path for the archive`);
+  if (!(await stat(dirname(file)).catch(() => undefined))?.isDirectory())
+    throw new InputError(`${file}: there is no directory ${dirname(file)} to write the archive in`);
   const tmp = join(dirname(file), `.${basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const forget = removeOnExit(tmp);
+  const signal = interruptSignal();
   const pack = tarStream.pack();
-  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }));
+  let writeFailure: unknown;
+  const writing = pipeline(pack, createWriteStream(tmp, { flags: 'wx' }), { signal }).catch((err) => {
+    writeFailure ??= err;
+    throw err;
+  });
   const base = { mtime: new Date(0), uid: 0, gid: 0, uname: '', gname: '', mode: 0o644 };
   const addBuffer = (name: string, data: string) =>
     new Promise<void>((resolve, reject) =>
@@ -71,7 +82,9 @@ export async function saveImages(
         const sink = pack.entry({ ...base, name: blobName(digest), size }, (err) =>
           err ? reject(err) : resolve(),
         );
-        pipeline(createReadStream(store.blobPath(digest), { highWaterMark: 1 << 20 }), sink).catch(reject);
+        pipeline(createReadStream(store.blobPath(digest), { highWaterMark: 1 << 20 }), sink, {
+          signal,
+        }).catch(reject);
       });
     }
     await addBuffer(
@@ -81,12 +94,18 @@ export async function saveImages(
     if (format === 'docker-archive') await addBuffer('manifest.json', JSON.stringify(dockerManifest));
     pack.finalize();
     await writing;
-    await rename(tmp, file);
+    await rename(tmp, file).catch((err: unknown) => {
+      throw localFileError(file, 'archive', err, true);
+    });
   } catch (err) {
     pack.destroy(err as Error);
     await writing.catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    // A failed write of the archive (no permission, disk full) is what the user must hear about, not
+    // the blob copy it cut short.
+    throw writeFailure === undefined ? err : localFileError(file, 'archive', writeFailure, true);
+  } finally {
+    forget();
   }
 }
 
@@ -120,8 +139,26 @@ async function collectBlobs(store: ImageStore, d: Descriptor, out: Map<string, n
   for (const l of json.layers ?? []) out.set(l.digest, l.size);
 }
 
-/** Loads every image of an archive (either format, gzip-compressed or not) and returns their names. */
+/**
+ * Loads every image of an archive (either format, gzip-compressed or not) and returns their names. A
+ * load that fails (a truncated or corrupt archive, Ctrl-C) takes the blobs it stored out again.
+ */
 export async function loadImages(store: ImageStore, file: string): Promise<string[]> {
+  const created = new Set<string>();
+  try {
+    return await loadArchive(store, file, created);
+  } catch (err) {
+    await store.discardBlobs(created).catch((e: unknown) => log.debug(`discard blobs: ${String(e)}`));
+    throw err;
+  }
+}
+
+async function loadArchive(store: ImageStore, file: string, created: Set<string>): Promise<string[]> {
+  const st = await stat(file).catch((err: unknown) => {
+    throw localFileError(file, 'archive', err);
+  });
+  if (st.isDirectory()) throw new InputError(`${file} is a directory; give a file path for the archive`);
+  if (!st.isFile()) throw new InputError(`${file} is not a regular file; give an archive file`);
   const small = new Map<string, Buffer>();
   const large = new Map<string, { digest: string; size: number }>();
   const tar = await openTar(file, `archive ${file}`);
@@ -137,13 +174,17 @@ export async function loadImages(store: ImageStore, file: string): Promise<strin
       }
       const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
       if (m) {
-        await store.putBlob(entry as AsyncIterable<Uint8Array>, { digest: `sha256:${m[1]}`, size: h.size });
+        await store.putBlob(
+          entry as AsyncIterable<Uint8Array>,
+          { digest: `sha256:${m[1]}`, size: h.size },
+          created,
+        );
       } else if ((h.size ?? 0) <= smallFileLimit) {
         const chunks: Buffer[] = [];
         for await (const c of entry) chunks.push(c as Buffer);
         small.set(name, Buffer.concat(chunks));
       } else {
-        large.set(name, await store.putBlob(entry as AsyncIterable<Uint8Array>));
+        large.set(name, await store.putBlob(entry as AsyncIterable<Uint8Array>, undefined, created));
       }
     }
   } catch (err) {
@@ -162,10 +203,10 @@ export async function loadImages(store: ImageStore, file: string): Promise<strin
     if (known) return known;
     const data = small.get(path);
     if (!data) throw new InputError(`${file}: manifest.json names ${path}, which the archive lacks`);
-    return store.putBlob(data);
+    return store.putBlob(data, undefined, created);
   };
   const dockerManifest = small.get('manifest.json');
-  if (dockerManifest) return loadDocker(store, file, dockerManifest, blobOf);
+  if (dockerManifest) return loadDocker(store, file, dockerManifest, blobOf, created);
   const index = small.get('index.json');
   if (!index)
     throw new InputError(`${file}: neither index.json nor manifest.json found; not an image archive`);
@@ -202,6 +243,7 @@ async function loadDocker(
   file: string,
   bytes: Buffer,
   blobOf: (path: string) => Promise<{ digest: string; size: number }>,
+  created: Set<string>,
 ): Promise<string[]> {
   const entries = parseJson<Array<{ Config: string; RepoTags?: string[]; Layers: string[] }>>(
     bytes,
@@ -225,7 +267,7 @@ async function loadDocker(
       config: { mediaType: MediaType.ociConfig, ...config },
       layers,
     };
-    const m = await store.putBlob(Buffer.from(JSON.stringify(manifest)));
+    const m = await store.putBlob(Buffer.from(JSON.stringify(manifest)), undefined, created);
     const desc: Descriptor = { mediaType: MediaType.ociManifest, ...m };
     if (!e.RepoTags?.length)
       log.warn(`${file}: image ${m.digest} has no RepoTags; tag it with berth tag ${m.digest} NAME`);

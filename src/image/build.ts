@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix, relative, resolve, sep } from 'node:path';
 import { recordDir } from '../util/dir-undo.js';
 import { BerthError, InputError, NotFoundError, UsageError } from '../util/errors.js';
+import { removeOnExit } from '../util/interrupt.js';
 import { log } from '../util/log.js';
 import { reproducibleCreated, writeImage } from './image-write.js';
 import {
@@ -495,6 +496,7 @@ class Builder {
 
   private async scratch(): Promise<string> {
     const dir = await mkdtemp(join(tmpdir(), 'berth-build-'));
+    removeOnExit(dir, true);
     this.scratchDirs.push(dir);
     return dir;
   }

@@ -109,32 +109,46 @@ export async function inspectImage(
 }
 
 /**
- * Removes names: a name removes itself; an image id removes every name of that image. Returns the
- * removed names. Blobs are freed by a following gc.
+ * Removes names: a name removes itself; an image id removes every name of that image. Every ref is
+ * looked up before any name is removed, so that one unknown ref removes nothing. Returns the removed
+ * names. Blobs are freed by a following gc.
  */
 export async function removeImages(store: ImageStore, refs: string[]): Promise<string[]> {
-  const removed: string[] = [];
+  const entries = await store.list();
+  const targets = new Set<string>();
+  const missing: string[] = [];
   for (const ref of refs) {
-    const entries = await store.list();
-    let name: string | undefined;
-    try {
-      name = canonicalName(ref);
-    } catch {
-      name = undefined;
-    }
-    if (name && entries.some((e) => e.name === name)) {
-      await store.untag(ref);
-      removed.push(name);
-      continue;
-    }
-    const desc = await store.resolve(ref).catch(() => undefined);
-    const names = desc ? entries.filter((e) => e.descriptor.digest === desc.digest).map((e) => e.name) : [];
-    if (names.length === 0)
-      throw new NotFoundError(`image ${ref} is not in the local store (see berth images)`);
-    for (const n of names) {
-      await store.untag(n);
-      removed.push(n);
-    }
+    const names = await namesOf(store, entries, ref);
+    if (names.length === 0) missing.push(ref);
+    for (const n of names) targets.add(n);
   }
-  return removed;
+  if (missing.length > 0)
+    throw new NotFoundError(
+      `${missing.length === 1 ? `image ${missing[0]} is` : `images ${missing.join(', ')} are`} not in the local store (see berth images); nothing was removed`,
+    );
+  for (const n of targets) await store.untag(n);
+  return [...targets];
+}
+
+/** The stored names `ref` stands for: itself when stored, else every name of the image it identifies. */
+async function namesOf(
+  store: ImageStore,
+  entries: Array<{ name: string; descriptor: Descriptor }>,
+  ref: string,
+): Promise<string[]> {
+  let name: string | undefined;
+  try {
+    name = canonicalName(ref);
+  } catch {
+    name = undefined;
+  }
+  if (name && entries.some((e) => e.name === name)) return [name];
+  let desc: Descriptor;
+  try {
+    desc = await store.resolve(ref);
+  } catch (err) {
+    if (err instanceof NotFoundError) return [];
+    throw err;
+  }
+  return entries.filter((e) => e.descriptor.digest === desc.digest).map((e) => e.name);
 }

@@ -47,5 +47,11 @@ export async function mergeImages(
     created_by: `berth merge ${refs.join(' ')}`,
     empty_layer: true,
   });
-  return writeImage(store, config, layers, name);
+  const created = new Set<string>();
+  try {
+    return await writeImage(store, config, layers, name, created);
+  } catch (err) {
+    await store.discardBlobs(created);
+    throw err;
+  }
 }

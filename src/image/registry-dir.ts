@@ -233,11 +233,13 @@ export async function saveImagesToRegistryDir(
         throw new RegistryError(msg.includes(text) ? msg : `saving image ${text}: ${msg}`, { cause: err });
       }
     });
-  } finally {
-    progress.stop(
-      `saved ${result.saved.length} images (${formatBytes(result.downloaded)} downloaded), ${result.skipped.length} already present`,
-    );
+  } catch (err) {
+    progress.fail();
+    throw err;
   }
+  progress.stop(
+    `saved ${result.saved.length} images (${formatBytes(result.downloaded)} downloaded), ${result.skipped.length} already present`,
+  );
   // Report in the order given, not the order the parallel saves finished.
   const order = (list: string[]) => unique.filter((r) => list.includes(r));
   result.saved = order(result.saved);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, createWriteStream, unlinkSync } from 'node:fs';
+import { appendFileSync, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import lockfile from 'proper-lockfile';
 import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, RegistryError, UsageError } from '../util/errors.js';
+import { interruptSignal, removeOnExit } from '../util/interrupt.js';
 import { exists } from '../util/local-files.js';
 import { berthPath } from '../util/paths.js';
 import { formatReference, parseReference } from './reference.js';
@@ -27,7 +28,8 @@ import {
 // Two berth processes may use it at once. Blob writes need no lock (same digest = same bytes, rename is
 // atomic). gc takes the index lock and spares blobs that a live process has written or looked at
 // ("leases", one file per process listing digests), so a pull that has stored blobs but not yet tagged
-// them keeps them.
+// them keeps them. A blob write stops when the process is interrupted (Ctrl-C), and its partial ingest
+// file goes with it.
 
 export const refNameAnnotation = 'org.opencontainers.image.ref.name';
 const digestPattern = /^sha256:[a-f0-9]{64}$/;
@@ -52,7 +54,11 @@ export class ImageStore {
   private initialized: Promise<void> | undefined;
   private leasePath: string | undefined;
 
-  constructor(root?: string) {
+  constructor(
+    root?: string,
+    /** Stops blob writes; the process's Ctrl-C signal by default. */
+    private readonly signal: AbortSignal = interruptSignal(),
+  ) {
     this.root = root ?? berthPath('images');
   }
 
@@ -81,6 +87,7 @@ export class ImageStore {
     await this.init();
     if (expected) this.blobPath(expected.digest);
     const tmp = join(this.root, 'ingest', `${process.pid}-${randomBytes(8).toString('hex')}`);
+    const forget = removeOnExit(tmp);
     const hash = createHash('sha256');
     let size = 0;
     try {
@@ -95,6 +102,7 @@ export class ImageStore {
           }
         },
         createWriteStream(tmp, { flags: 'wx', mode: 0o644 }),
+        { signal: this.signal },
       );
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected && expected.digest !== digest) {
@@ -114,6 +122,8 @@ export class ImageStore {
     } catch (err) {
       await rm(tmp, { force: true });
       throw err;
+    } finally {
+      forget();
     }
   }
 
@@ -230,7 +240,7 @@ export class ImageStore {
         blobs++;
         bytes += st.size;
       }
-      await this.removeStaleIngest();
+      bytes += await this.removeStaleIngest();
       return { blobs, bytes };
     } finally {
       await release();
@@ -393,13 +403,7 @@ export class ImageStore {
     if (!this.leasePath) {
       const path = join(this.root, 'leases', `${process.pid}-${randomBytes(4).toString('hex')}`);
       this.leasePath = path;
-      process.once('exit', () => {
-        try {
-          unlinkSync(path);
-        } catch {
-          // already gone
-        }
-      });
+      removeOnExit(path);
     }
     appendFileSync(this.leasePath, `${digest}\n`);
   }
@@ -421,12 +425,18 @@ export class ImageStore {
     return out;
   }
 
-  private async removeStaleIngest(): Promise<void> {
+  /** Removes the half-written files of dead processes; returns their bytes. */
+  private async removeStaleIngest(): Promise<number> {
     const dir = join(this.root, 'ingest');
+    let bytes = 0;
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       const pid = Number(name.replace(/^index-/, '').split('-')[0]);
-      if (!isAlive(pid)) await rm(join(dir, name), { force: true });
+      if (isAlive(pid)) continue;
+      const path = join(dir, name);
+      bytes += (await lstat(path).catch(() => undefined))?.size ?? 0;
+      await rm(path, { force: true });
     }
+    return bytes;
   }
 }
 

@@ -186,8 +186,16 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
     try {
       client.connect(config);
     } catch (err) {
-      // ssh2 throws here for a private key it cannot parse or decrypt.
-      fail(new ConnectError(label, `cannot use the private key: ${errorMessage(err)} (wrong passphrase?)`));
+      // ssh2 throws here for a private key it cannot parse or decrypt, and for settings it refuses.
+      const why = errorMessage(err);
+      fail(
+        new ConnectError(
+          label,
+          /key|passphrase/i.test(why)
+            ? `cannot use the private key: ${why} (wrong passphrase?)`
+            : `SSH connection failed: ${why}`,
+        ),
+      );
     }
   });
   await recordKey;

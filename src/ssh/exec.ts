@@ -14,6 +14,8 @@ export interface ExecOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Return a non-zero exit as a result instead of throwing RemoteCommandError. */
   allowFailure?: boolean;
+  /** Keep the output in the result (the default); false when onLine takes every line and nothing else reads it. */
+  collect?: boolean;
 }
 
 export interface ExecResult {
@@ -107,8 +109,9 @@ function openChannel(client: Client, command: string): Promise<OpenedChannel> {
 class Collector {
   private chunks: Buffer[] = [];
   private size = 0;
+  constructor(private readonly limit: number) {}
   add(chunk: Buffer): void {
-    if (this.size >= MAX_COLLECTED) return;
+    if (this.size >= this.limit) return;
     this.chunks.push(chunk);
     this.size += chunk.length;
   }
@@ -125,8 +128,9 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
   const shown = briefCommand(run.shown);
   if (opts.signal?.aborted) throw new InterruptedError(`${run.label}: interrupted before \`${shown}\``);
   const { channel, exit } = await openChannel(client, withPidMarker(run.command));
-  const stdout = new Collector();
-  const stderr = new Collector();
+  const limit = opts.collect === false ? 0 : MAX_COLLECTED;
+  const stdout = new Collector(limit);
+  const stderr = new Collector(limit);
   let lastErrLine = '';
   const outLines = new LineSplitter((l) => opts.onLine?.(l, 'stdout'));
   const errLines = new LineSplitter((l) => {

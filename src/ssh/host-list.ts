@@ -61,6 +61,9 @@ export function parseHostList(list: string): HostAddress[] {
     }
     if (!/^[A-Za-z0-9.:_-]+$/.test(hostPart))
       throw new UsageError(`host list: ${item} is not a host name or address`);
+    // Digits and dots only is meant as an IPv4 address, never a host name to look up.
+    if (/^[\d.]+$/.test(hostPart) && !isIPv4(hostPart))
+      throw new UsageError(`host list: ${item} is not a valid IPv4 address`);
     for (const host of expandRange(item, hostPart) ?? [hostPart]) {
       const key = `${host}:${port ?? 22}`;
       if (seen.has(key)) continue;

@@ -104,6 +104,8 @@ export function receiveCommand(dest: string): string {
     `if [ -d ${d} ]; then B=${d}; else B=$(dirname -- ${d}); mkdir -p -- "$B"; fi`,
     'S=$(mktemp -d "$B/.berth-stage.XXXXXX")',
     `trap 'rm -rf -- "$S"' EXIT`,
+    // dash runs no EXIT trap when a signal ends it
+    "trap 'exit 143' TERM HUP INT PIPE",
     'tar -x -p --no-same-owner -f - -C "$S"',
     'sh "$S/place.sh" "$S"',
   ].join('; ');

@@ -107,20 +107,82 @@ export class InterruptedError extends BerthError {
   }
 }
 
+/**
+ * The one-line error for a local file the user named (`what`: "archive", "output file"...) that cannot be
+ * read or, with `writing`, written: missing or of the wrong kind is invalid input (3); no permission or no
+ * space is the machine's (4). Other errors come back unchanged.
+ */
+export function localFileError(path: string, what: string, err: unknown, writing = false): unknown {
+  const options = { cause: err };
+  switch ((err as NodeJS.ErrnoException)?.code) {
+    case 'ENOENT':
+      return new InputError(
+        writing ? `${path}: cannot create the ${what} there` : `${path}: no such ${what}`,
+        options,
+      );
+    case 'EISDIR':
+      return new InputError(`${path} is a directory; give a file path for the ${what}`, options);
+    case 'ENOTDIR':
+      return new InputError(`${path}: a parent of the ${what} is not a directory`, options);
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new EnvironmentError(`${path}: permission denied for the ${what}`, options);
+    case 'ENOSPC':
+      return new EnvironmentError(`${path}: no space left for the ${what}`, options);
+  }
+  return err;
+}
+
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
 
 /**
- * The failures of an operation on many hosts as one error: the first one's line and exit code, saying how
- * many other hosts failed too; undefined when there are none.
+ * When hosts fail in different ways, the exit code of the failure nearest to this machine wins (README
+ * "Exit codes"): a bug or a local mistake, then not reaching or not logging in to a host, then what went
+ * wrong on it, a failed command last.
+ */
+const nearestFirst: readonly ExitCodeValue[] = [
+  ExitCode.internal,
+  ExitCode.usage,
+  ExitCode.invalidInput,
+  ExitCode.environment,
+  ExitCode.notFound,
+  ExitCode.hostKey,
+  ExitCode.connect,
+  ExitCode.registry,
+  ExitCode.timeout,
+  ExitCode.remoteCommand,
+];
+
+/** The exit code an error stands for: its own for a BerthError; anything else is a bug. */
+export function exitCodeOf(err: unknown): ExitCodeValue {
+  return err instanceof BerthError ? err.exitCode : ExitCode.internal;
+}
+
+/** The exit code that wins among the failures of one operation on many hosts. */
+export function nearestExitCode(codes: readonly ExitCodeValue[]): ExitCodeValue | undefined {
+  const rank = (c: ExitCodeValue) =>
+    nearestFirst.includes(c) ? nearestFirst.indexOf(c) : nearestFirst.length;
+  return [...codes].sort((a, b) => rank(a) - rank(b))[0];
+}
+
+/**
+ * The failures of an operation on many hosts as one error: the line and exit code of the one whose code
+ * wins (nearestExitCode; the first such), saying how many other hosts failed too; undefined when there
+ * are none.
  */
 export function manyHostsFailed(errors: readonly Error[]): Error | undefined {
-  const [first] = errors;
+  const code = nearestExitCode(errors.map(exitCodeOf));
+  const first = errors.find((e) => exitCodeOf(e) === code);
   if (!first || errors.length === 1) return first;
-  const code = first instanceof BerthError ? first.exitCode : ExitCode.internal;
-  return new BerthError(`${first.message} (and ${errors.length - 1} more host(s) failed)`, code, {
-    cause: first,
-  });
+  return new BerthError(
+    `${first.message} (and ${errors.length - 1} more host(s) failed)`,
+    exitCodeOf(first),
+    {
+      cause: first,
+    },
+  );
 }

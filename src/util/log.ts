@@ -29,7 +29,7 @@ export function redact(text: string): string {
 }
 
 function write(line: string): void {
-  process.stderr.write(`${redact(line)}\n`);
+  if (process.stderr.writable) process.stderr.write(`${redact(line)}\n`);
 }
 
 export const log = {
@@ -44,6 +44,7 @@ export const log = {
   },
   /** A line of a command's data, for stdout. */
   out(line: string): void {
-    process.stdout.write(`${redact(line)}\n`);
+    // not after the reader went away (`berth images | head -1`)
+    if (process.stdout.writable) process.stdout.write(`${redact(line)}\n`);
   },
 };

@@ -6,7 +6,10 @@ export interface Progress {
   update(done: number): void;
   increment(by?: number): void;
   setTotal(total: number): void;
+  /** Ends the bar after the work succeeded: `message`, or a "done" line off a terminal. */
   stop(message?: string): void;
+  /** Ends the bar after the work failed, printing nothing: the error that follows says what happened. */
+  fail(): void;
 }
 
 /**
@@ -35,6 +38,7 @@ export function startProgress(title: string, total: number, unit: 'bytes' | 'ite
             `${title}: done (${formatAmount(Math.max(done, 0), unit)} of ${formatAmount(size, unit)})`,
         );
       },
+      fail() {},
     };
   }
   const bar = new cliProgress.SingleBar(
@@ -69,6 +73,9 @@ export function startProgress(title: string, total: number, unit: 'bytes' | 'ite
     stop(message) {
       bar.stop();
       if (message) log.info(message);
+    },
+    fail() {
+      bar.stop();
     },
   };
 }

@@ -52,6 +52,26 @@ test('exec, host keys, cancellation and tree copy against a loopback sshd', asyn
     );
   });
 
+  await t.test('a 50 MB line streams out in bounded pieces, kept nowhere when not collected', async () => {
+    const s = await pool.session(spec);
+    let pieces = 0;
+    let chars = 0;
+    let longest = 0;
+    const r = await s.exec(`head -c ${50 * 1024 * 1024} /dev/zero | tr '\\0' x; echo; echo end`, {
+      collect: false,
+      onLine: (l) => {
+        pieces++;
+        chars += l.length;
+        longest = Math.max(longest, l.length);
+      },
+    });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, '');
+    assert.equal(chars, 50 * 1024 * 1024 + 'end'.length);
+    assert.equal(longest, 64 * 1024);
+    assert.equal(pieces, 50 * 16 + 1);
+  });
+
   await t.test('records the host key on first use in OpenSSH format', () => {
     const text = readFileSync(join(home, 'known_hosts'), 'utf8');
     const pub = readFileSync(`${sshd.hostKeyPath}.pub`, 'utf8').split(' ').slice(0, 2).join(' ');

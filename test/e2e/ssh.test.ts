@@ -184,7 +184,7 @@ test('ssh layer against three sandbox hosts', async (t) => {
     writeFileSync(join(home, 'known_hosts'), `${h0.ip} ${wrongKey}\n`);
     const args = ['exec', '--hosts', h0.ip, '-i', sb.keyPath, '--', 'true'];
     const refused = cli(args);
-    assert.equal(refused.status, 7);
+    assert.equal(refused.status, 6);
     assert.match(
       refused.stderr,
       new RegExp(
@@ -228,7 +228,7 @@ test('ssh layer against three sandbox hosts', async (t) => {
         BERTH_SSH_PASSWORD: password,
         BERTH_HOME: freshHome,
       });
-      assert.equal(r.status, 7);
+      assert.equal(r.status, 5);
       assert.ok(!r.stderr.includes(password) && !r.stdout.includes(password));
       assert.match(
         r.stderr,

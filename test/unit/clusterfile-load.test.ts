@@ -13,7 +13,7 @@ import {
   registryHosts,
   resolveHosts,
 } from '../../src/clusterfile/index.js';
-import { InputError, NotFoundError, UsageError } from '../../src/util/errors.js';
+import { InputError, UsageError } from '../../src/util/errors.js';
 import { lineContaining, sampleClusterfile } from '../helpers/clusterfile-sample.js';
 
 const environment = { T_CF_PASS: 'pw-123456', T_CF_PK: 'phrase-9' };
@@ -323,7 +323,10 @@ test('loadClusterfile reads a file and names a missing one', async (t) => {
   await assert.rejects(loadClusterfile(file, { environment }), {
     message: `${file}:${lineContaining(sampleClusterfile, '- 192.168.0.11')}: spec.hosts[1].ips[1]: "192.168.0.300" is not an IP address`,
   });
-  await assert.rejects(loadClusterfile(join(dir, 'nope')), NotFoundError);
+  await assert.rejects(loadClusterfile(join(dir, 'nope')), {
+    name: 'InputError',
+    message: /no such Clusterfile/,
+  });
 });
 
 test('K3sConfig and k0s ClusterConfig documents are kept for their drivers', () => {

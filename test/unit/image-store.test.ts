@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { removeImages } from '../../src/image/local-images.js';
 import { ImageStore, sha256Digest } from '../../src/image/store.js';
 import { MediaType } from '../../src/image/types.js';
+import { NotFoundError } from '../../src/util/errors.js';
 
 async function tempStore(t: { after: (fn: () => Promise<void>) => void }): Promise<ImageStore> {
   const dir = await mkdtemp(join(tmpdir(), 't-store-'));
@@ -86,6 +88,15 @@ test('tag, resolve by name and id, untag, gc', async (t) => {
   await assert.rejects(other.untag('example/app:v2'), /not in the local store/);
 });
 
+test('gc removes the ingest files of dead processes and counts their bytes as freed', async (t) => {
+  const store = await tempStore(t);
+  await store.putBlob(Buffer.from('x'));
+  // pid 0x3fffffff is above the kernel's pid limit, so never a live process
+  await writeFile(join(store.root, 'ingest', `${0x3fffffff}-0123456789abcdef`), Buffer.alloc(5000));
+  assert.deepEqual(await store.gc(), { blobs: 0, bytes: 5000 });
+  assert.deepEqual(await readdir(join(store.root, 'ingest')), []);
+});
+
 test('gc spares blobs a live process has leased', async (t) => {
   const store = await tempStore(t);
   const b = await store.putBlob(Buffer.from('in flight'));
@@ -113,4 +124,27 @@ test('two processes tagging at once leave a valid index.json', async (t) => {
   assert.deepEqual(codes, [0, 0]);
   const index = JSON.parse(await readFile(join(store.root, 'index.json'), 'utf8'));
   assert.equal(index.manifests.length, 80);
+});
+
+test('rmi looks up every name before removing any: one unknown name removes nothing', async (t) => {
+  const store = await tempStore(t);
+  const img = await putImage(store, 'rmi');
+  const desc = { mediaType: img.mediaType, digest: img.digest, size: img.size };
+  await store.tag('t-store/x:r1', desc);
+  await store.tag('t-store/x:r2', desc);
+  await assert.rejects(
+    removeImages(store, ['t-store/x:r1', 't-store/nonexist:1']),
+    (err: unknown) =>
+      err instanceof NotFoundError &&
+      /image t-store\/nonexist:1 is not in the local store .*nothing was removed/.test(err.message),
+  );
+  assert.deepEqual(
+    (await store.list()).map((e) => e.name),
+    ['docker.io/t-store/x:r1', 'docker.io/t-store/x:r2'],
+  );
+  assert.deepEqual(await removeImages(store, ['t-store/x:r1', img.config.digest.slice(7, 19)]), [
+    'docker.io/t-store/x:r1',
+    'docker.io/t-store/x:r2',
+  ]);
+  assert.deepEqual(await store.list(), []);
 });

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Dispatcher, request } from 'undici';
 import { errorMessage, RegistryError } from '../../util/errors.js';
+import { interruptSignal } from '../../util/interrupt.js';
 import { sha256Digest } from '../../util/local-files.js';
 import { log } from '../../util/log.js';
 import { registryApiHost } from '../reference.js';
@@ -22,6 +23,8 @@ export interface RegistryOptions extends TransportOptions {
   credentials?: Credentials;
   /** A registries.conf to read instead of the default locations (--registries-conf). */
   registriesConf?: string;
+  /** Stops requests and transfers; the process's Ctrl-C signal by default. */
+  signal?: AbortSignal;
 }
 
 const retryStatuses = new Set([408, 429, 499, 500, 502, 503, 504, 522]);
@@ -60,12 +63,14 @@ export class RegistryClient {
   readonly host: string;
   private base: Promise<{ origin: string; verify: boolean }> | undefined;
   readonly auth: Authenticator;
+  readonly signal: AbortSignal;
 
   constructor(
     readonly registry: string,
     private readonly opts: RegistryOptions = {},
   ) {
     this.host = registryApiHost(registry);
+    this.signal = opts.signal ?? interruptSignal();
     this.auth = new Authenticator(
       this.host,
       async () => opts.credentials ?? lookupCredentials(registry, opts.authfile),
@@ -96,13 +101,18 @@ export class RegistryClient {
         for (const t of tries) {
           try {
             const d = await dispatcherFor(this.host, this.opts, t.verify);
-            const res = await request(`${t.origin}/v2/`, { method: 'GET', dispatcher: d });
+            const res = await request(`${t.origin}/v2/`, {
+              method: 'GET',
+              dispatcher: d,
+              signal: this.signal,
+            });
             await res.body.dump();
             // A registry answers /v2/ with 200 or 401; anything else (an HTTPS port spoken to in plain
             // HTTP answers 400) is not the API.
             if (res.statusCode === 200 || res.statusCode === 401) return t;
             lastErr = new Error(`GET ${t.origin}/v2/ answered HTTP ${res.statusCode}`);
           } catch (err) {
+            this.signal.throwIfAborted();
             lastErr = err;
             firstErr ??= err;
             log.debug(`${t.origin}/v2/: ${errorMessage(err)}`);
@@ -133,16 +143,24 @@ export class RegistryClient {
     const dispatcher = await this.dispatcher();
     let challenged = false;
     for (let attempt = 0; ; ) {
+      this.signal.throwIfAborted();
       const auth = await this.auth.header(req.scopes);
       const headers: Record<string, string> = { 'user-agent': 'berth', ...req.headers };
       if (auth) headers.authorization = auth;
       let res: Dispatcher.ResponseData;
       try {
-        res = await request(url, { method: req.method, headers, body: req.body?.(), dispatcher });
+        res = await request(url, {
+          method: req.method,
+          headers,
+          body: req.body?.(),
+          dispatcher,
+          signal: this.signal,
+        });
       } catch (err) {
+        this.signal.throwIfAborted();
         if (attempt < backoffMs.length && isRetryableNetworkError(err)) {
           log.debug(`${req.method} ${url}: ${errorMessage(err)}; retrying`);
-          await sleep(backoffMs[attempt++]);
+          await sleep(backoffMs[attempt++], undefined, { signal: this.signal });
           continue;
         }
         throw new RegistryError(`${this.host}: ${req.method} ${url.pathname} failed: ${errorMessage(err)}`, {
@@ -162,7 +180,7 @@ export class RegistryClient {
       if (retryStatuses.has(res.statusCode) && attempt < backoffMs.length) {
         await res.body.dump();
         log.debug(`${req.method} ${url}: HTTP ${res.statusCode}; retrying`);
-        await sleep(backoffMs[attempt++]);
+        await sleep(backoffMs[attempt++], undefined, { signal: this.signal });
         continue;
       }
       return res;
@@ -294,6 +312,7 @@ export class RegistryClient {
           method: 'GET',
           headers: { 'user-agent': 'berth', ...headers },
           dispatcher,
+          signal: this.signal,
         });
       }
       current = next;

@@ -78,8 +78,9 @@ async function fetchBlob(
 ): Promise<void> {
   const where = `${client.registry}/${repository}@${desc.digest}`;
   let lastErr: unknown;
+  const signal = client.signal;
   for (let attempt = 0; attempt < attempts; attempt++) {
-    if (attempt > 0) await sleep(backoffMs[attempt - 1] ?? 3000);
+    if (attempt > 0) await sleep(backoffMs[attempt - 1] ?? 3000, undefined, { signal });
     let offset = await sizeOf(partial);
     if (offset > desc.size) {
       await truncate(partial, 0);
@@ -119,8 +120,10 @@ async function fetchBlob(
         // A large buffer lets chunks gather while a write is under way and go out as one writev: one
         // write call per 64 KiB chunk cost a third of the pull's main-thread time.
         const file = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 4 << 20 });
-        await pipeline(res.body, digesting, file);
+        await pipeline(res.body, digesting, file, { signal });
       } catch (err) {
+        // An interrupted pull keeps its .partial file for the next one; it does not try again.
+        signal.throwIfAborted();
         lastErr = err;
         log.debug(`${where}: download interrupted at ${await sizeOf(partial)} bytes: ${errorMessage(err)}`);
         continue;

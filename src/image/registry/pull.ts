@@ -69,9 +69,11 @@ export async function pullImage(reference: string, opts: PullOptions = {}): Prom
       });
       await store.hasBlob(b.digest); // records a lease, so a concurrent gc spares it until tagged
     });
-  } finally {
-    progress.stop();
+  } catch (err) {
+    progress.fail();
+    throw err;
   }
+  progress.stop();
   for (const c of tree.children) await store.putBlob(c.bytes, { digest: c.digest, size: c.bytes.length });
   let descriptor: Descriptor;
   const only = tree.children.length === 1 && !opts.allPlatforms ? tree.children[0] : undefined;

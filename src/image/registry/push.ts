@@ -96,9 +96,11 @@ export async function pushImage(
       },
     );
     uploaded = outcomes.reduce((n, o) => n + o.sent, 0);
-  } finally {
-    progress.stop();
+  } catch (err) {
+    progress.fail();
+    throw err;
   }
+  progress.stop();
   for (const c of children)
     await client.putManifest(repo, c.descriptor.digest, c.bytes, c.descriptor.mediaType);
   await client.putManifest(repo, dest.digest ?? dest.tag ?? top.digest, topBytes, top.mediaType);

@@ -1,10 +1,12 @@
 // Three masters and a node: with the first master's k3s stopped, the node still reaches the API through
 // its node-local balancer, and the other masters still serve the whole cluster.
+
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseDocument } from 'yaml';
+import { serviceStatus, stopService } from '../../src/host/services.js';
 import {
   assertReadyNodes,
   berthOk,
@@ -54,9 +56,9 @@ test('HA: the API stays reachable from a node and from the other masters when ma
   mustSsh(setup, node, `umask 077; cat > ${onNode} <<'EOF'\n${doc.toString()}EOF\n${kubectlOnNode}`);
   setup.onCleanup(() => ssh(setup, node, `rm -rf ${onNode} /root/t-cl-ha.kube-cache`));
 
-  mustSsh(setup, m0, 'sh /usr/local/lib/berth/supervise stop k3s');
+  mustSsh(setup, m0, stopService('k3s'));
   const stopped = Date.now();
-  assert.notEqual(ssh(setup, m0, 'sh /usr/local/lib/berth/supervise status k3s').status, 0);
+  assert.notEqual(ssh(setup, m0, serviceStatus('k3s')).status, 0);
 
   await t.test('the node reaches the API through its balancer', async () => {
     // the balancer probes every 2 s; until it drops master0, a connection may still land there

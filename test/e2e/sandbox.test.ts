@@ -96,6 +96,21 @@ function cgroupState() {
   };
 }
 
+/**
+ * The cgroup state once it matches `expected`, or after 10 s: /proc/cgroups still counts a removed cgroup
+ * until the kernel has freed it, which after hosts were SIGKILLed mid-boot takes a moment.
+ */
+async function settledCgroups(
+  expected: ReturnType<typeof cgroupState>,
+): Promise<ReturnType<typeof cgroupState>> {
+  let state = cgroupState();
+  for (let i = 0; i < 50 && JSON.stringify(state) !== JSON.stringify(expected); i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    state = cgroupState();
+  }
+  return state;
+}
+
 function snapshot() {
   return {
     cgroups: cgroupState(),
@@ -290,7 +305,7 @@ async function separateAndGone(name: string, init: HostInit | undefined): Promis
       [],
     );
     // no cgroup left below ours (the kernel leaves empty ones behind), none made anywhere else
-    assert.deepEqual(after1.cgroups, before0.cgroups);
+    assert.deepEqual(await settledCgroups(before0.cgroups), before0.cgroups);
     assert.equal(existsSync(berthPath('sandboxes', name)), false);
     assert.ok(downSeconds < 15, `down took ${downSeconds} s`);
     await assert.rejects(sandboxDown(name), /does not exist/);
@@ -420,6 +435,6 @@ test('down removes a half-created sandbox (up killed while starting hosts)', {
       );
   }
   assert.equal(left.links.has(rec.bridge), false);
-  assert.deepEqual(left.cgroups, cgroupsBefore);
+  assert.deepEqual(await settledCgroups(cgroupsBefore), cgroupsBefore);
   assert.equal(existsSync(berthPath('sandboxes', name)), false);
 });

@@ -43,7 +43,7 @@ export const waitReady: CheckPhase = {
       }
       await sleep(2000);
     }
-    progress.stop();
+    progress.fail();
     const why = lastError ? ` (API: ${lastError})` : '';
     throw new TimeoutError(
       `nodes not Ready after ${timeoutMs / 1000} s: ${missing.map((m) => `${m.name} (${m.ip})`).join(', ')}${why}`,

@@ -4,10 +4,11 @@
 // and its reason when its image is missing, and leaves nothing on the first master after reset.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildExampleApp } from '../../examples/example-image.js';
+import { buildImage } from '../../src/image/build.js';
 import { berth, berthOk, imageRef, mustSsh, setupCluster } from '../helpers/cluster-e2e.js';
 
 const app = 'example/hello:1.0';
@@ -15,7 +16,7 @@ const missing = 'example/hello-missing:1.0';
 
 const phases = (stderr: string) => [...stderr.matchAll(/^==> (.*)$/gm)].map((m) => m[1]);
 
-test('application images: run, skip, new digest, --force, a failing CMD, a missing image, reset', async (t) => {
+test('application images: run, skip, new digest, --force, a failing CMD, a CRD app, a missing image, reset', async (t) => {
   const cluster = 't-cl-apps';
   const setup = await setupCluster(t, { sandbox: cluster, hosts: 2 });
   const { sb, home } = setup;
@@ -138,6 +139,53 @@ test('application images: run, skip, new digest, --force, a failing CMD, a missi
     kubectl('rollout', 'status', 'deployment/hello', '--timeout=60s');
   });
 
+  await t.test('a CRD app: the CRD, then an object of its kind', async () => {
+    const ctx = join(work, 'crd-app');
+    mkdirSync(join(ctx, 'manifests'), { recursive: true });
+    writeFileSync(
+      join(ctx, 'manifests', 'crd.yaml'),
+      `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.berth.dev
+spec:
+  group: example.berth.dev
+  scope: Namespaced
+  names: { plural: widgets, singular: widget, kind: Widget, listKind: WidgetList }
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+`,
+    );
+    writeFileSync(
+      join(ctx, 'manifests', 'widget.yaml'),
+      'apiVersion: example.berth.dev/v1\nkind: Widget\nmetadata:\n  name: w1\n  namespace: default\nspec:\n  size: 3\n',
+    );
+    writeFileSync(
+      join(ctx, 'Kubefile'),
+      `FROM scratch
+COPY manifests manifests
+LABEL sealos.io.type="application" sealos.io.version="v1beta1"
+CMD ["kubectl apply -f manifests/crd.yaml && kubectl wait --for condition=established --timeout=60s crd/widgets.example.berth.dev && kubectl apply -f manifests/widget.yaml"]
+`,
+    );
+    await buildImage({ contextDir: ctx, tags: ['example/widgets:1.0'] });
+    await berthOk(['run', 'example/widgets:1.0', '--cluster', cluster]);
+    const w = JSON.parse(
+      kubectl('get', 'widgets.example.berth.dev', 'w1', '-n', 'default', '-o', 'json'),
+    ) as {
+      kind: string;
+      spec: { size: number };
+    };
+    assert.equal(w.kind, 'Widget');
+    assert.equal(w.spec.size, 3);
+  });
+
   await t.test('an app whose image is missing leaves ErrImagePull, and the wait names the pod', async () => {
     const r = await berth(['run', missing, '--cluster', cluster, '--app-timeout', '15']);
     assert.equal(r.code, 10, r.stderr);
@@ -172,7 +220,7 @@ test('application images: run, skip, new digest, --force, a failing CMD, a missi
   await t.test("reset removes the apps' files from the first master", async () => {
     assert.equal(
       mustSsh(setup, h0, `ls /var/lib/berth/${cluster}/apps`).trim().split('\n').sort().join(' '),
-      'example-hello example-hello-missing',
+      'example-hello example-hello-missing example-widgets',
     );
     await berthOk(['reset', '--cluster', cluster]);
     assert.equal(

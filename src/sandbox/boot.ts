@@ -3,8 +3,10 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, TimeoutError } from '../util/errors.js';
 import { shellQuote as q } from '../util/shell.js';
+import { alive } from './processes.js';
 import { tbfArgs } from './rate.js';
 import { lastLine } from './run.js';
 import {
@@ -157,19 +159,6 @@ export function startHost(p: BootPlan, scriptPath: string, passwords: string): P
     });
   } finally {
     closeSync(logFd);
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 

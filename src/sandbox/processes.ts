@@ -3,6 +3,16 @@ import { EnvironmentError } from '../util/errors.js';
 import { netnsExists } from './network.js';
 import { runProgram } from './run.js';
 
+/** True while a process with this PID exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The processes in a host's network namespace, as the machine numbers them. */
 export async function netnsPids(netns: string): Promise<number[]> {
   if (!(await netnsExists(netns))) return [];

@@ -6,9 +6,11 @@
 
 import { spawn } from 'node:child_process';
 import { access, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { EnvironmentError, TimeoutError } from '../util/errors.js';
 import { shellQuote as q } from '../util/shell.js';
 import { type CgroupLayout, hostCgroupDir } from './cgroups.js';
+import { alive } from './processes.js';
 
 export const systemdPath = '/lib/systemd/systemd';
 
@@ -185,17 +187,6 @@ export async function hostInitPid(pids: number[]): Promise<number | undefined> {
 async function childPids(pid: number): Promise<number[]> {
   const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '');
   return text.split(/\s+/).filter(Boolean).map(Number);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs systemctl inside the host (its mount and PID namespaces) and returns its output and status. */

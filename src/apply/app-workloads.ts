@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { documentValue } from '../util/yaml-value.js';
 
 // What "an application is up" means after its CMD: every Deployment, DaemonSet and StatefulSet its
 // manifests/ declare is rolled out, read through the Kubernetes API as `kubectl rollout status` reads it.
@@ -29,7 +30,10 @@ export async function declaredWorkloads(appDir: string): Promise<Workload[]> {
   for (const file of await yamlFiles(join(appDir, 'manifests'))) {
     for (const doc of parseAllDocuments(await readFile(file, 'utf8'))) {
       if (!('toJS' in doc)) continue;
-      const o = doc.toJS() as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } } | null;
+      const o = documentValue(doc, file) as {
+        kind?: unknown;
+        metadata?: { name?: unknown; namespace?: unknown };
+      } | null;
       if (!o || typeof o.kind !== 'string' || !kinds.has(o.kind) || typeof o.metadata?.name !== 'string')
         continue;
       const namespace = typeof o.metadata.namespace === 'string' ? o.metadata.namespace : 'default';

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { InputError, UsageError } from '../util/errors.js';
 import { registerSecret } from '../util/log.js';
 import { decryptSecret } from '../util/secrets.js';
+import { documentValue } from '../util/yaml-value.js';
 import {
   type ConfigDoc,
   configDocSchema,
@@ -175,7 +176,7 @@ function loadCluster(src: Source, options: LoadOptions): Cluster {
     }
     return undefined;
   };
-  const raw: unknown = src.doc.toJS();
+  const raw = documentValue(src.doc, src.file);
   decryptSecrets(src, raw);
   const parsed = clusterSchema.safeParse(raw, { reportInput: true });
   if (!parsed.success) throw zodError(src, parsed.error, flagFor);
@@ -217,7 +218,7 @@ export function parseClusterfile(text: string, file: string, options: LoadOption
     }
     if (doc.contents === null) continue;
     const src: Source = { file, doc, lines };
-    const raw = doc.toJS() as unknown;
+    const raw = documentValue(doc, file);
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       throw issueError(src, [{ path: [], message: 'a document must be a mapping with apiVersion and kind' }]);
     }

@@ -1,5 +1,6 @@
 import { Document, isMap, parseAllDocuments, type YAMLMap } from 'yaml';
 import { InputError } from '../util/errors.js';
+import { documentValue } from '../util/yaml-value.js';
 import type { ConfigStrategy } from './documents.js';
 
 // `kind: Config` patches applied to a file of an image.
@@ -64,14 +65,14 @@ function mergeDocuments(content: string, data: string, path: string): string {
   const patches = parseDocs(data, `the Config patch for ${path}`);
   const patched = new Set<Document>();
   for (const [position, patchDoc] of patches.entries()) {
-    const patch = patchDoc.toJS() as unknown;
+    const patch = documentValue(patchDoc, `the Config patch for ${path}`);
     const { kind, name } = identity(patch);
     const target =
       kind === undefined
         ? targets[position]
         : targets.find((t) => {
             if (patched.has(t)) return false;
-            const id = identity(t.toJS());
+            const id = identity(documentValue(t, path));
             return id.kind === kind && (name === undefined || id.name === name);
           });
     if (!target) {

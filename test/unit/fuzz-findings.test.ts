@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { MockAgent } from 'undici';
+import { parseClusterfile } from '../../src/clusterfile/load.js';
+import { applyConfigPatch } from '../../src/clusterfile/patch.js';
 import { Authenticator } from '../../src/image/registry/auth.js';
 import type { FetchedManifest, RegistryClient } from '../../src/image/registry/client.js';
 import { lookupCredentials } from '../../src/image/registry/credentials.js';
@@ -111,4 +113,20 @@ test('a Kubefile line that is only a continuation into comments is no instructio
   } finally {
     await target.teardown?.();
   }
+});
+
+test('a YAML alias that names no anchor is an input error in a Clusterfile and in a Config patch', () => {
+  const cluster = 'apiVersion: apps.sealos.io/v1beta1\nkind: *Cluster\n';
+  assert.throws(
+    () => parseClusterfile(cluster, 'Clusterfile'),
+    (err: unknown) => {
+      assert.ok(err instanceof InputError);
+      assert.match(err.message, /^Clusterfile: YAML: Unresolved alias/);
+      return true;
+    },
+  );
+  assert.throws(
+    () => applyConfigPatch('a: 1\n', { path: 'etc/x.yaml', data: 'a: *none\n', strategy: 'merge' }),
+    /the Config patch for etc\/x.yaml: YAML: Unresolved alias/,
+  );
 });

@@ -28,11 +28,6 @@ export interface PlannedStep extends HostStep {
   mayFail?: boolean;
   /** On success the journal forgets every step of the host (it has been reset). */
   forgetsHost?: boolean;
-  /**
-   * What a failed command is said to be (`application example/hello:1.0`): the failure then names it,
-   * the host and the last line the step printed, instead of the shell's own message.
-   */
-  failure?: string;
 }
 
 export interface Plan {

@@ -27,6 +27,11 @@ export interface HostStep extends HostAction {
    * `outputs` it runs only when a step still to do in the same plan uses them (a fresh join token).
    */
   always?: boolean;
+  /**
+   * What a failed command is said to be (`application example/hello:1.0`): the failure then names it,
+   * the host and the last line the step printed, instead of the shell's own message.
+   */
+  failure?: string;
 }
 
 /** What the facts phase learnt about a host, as the drivers see it. */

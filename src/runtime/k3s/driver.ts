@@ -3,16 +3,19 @@
 // and agent tokens are made by prepare and kept (encrypted) by berth between applies.
 
 import { randomBytes } from 'node:crypto';
-import { isSeq, parseDocument } from 'yaml';
 import type { FileSpec, HostAction } from '../../host/action.js';
 import { installBalancer, resetBalancer } from '../../host/balancer.js';
+import { rememberIfAbsent as rememberPath, removeRemembered } from '../../host/created-paths.js';
 import { removeHostsEntries, setHostsEntry } from '../../host/etc-hosts.js';
+import { removeCniLinks, removeKubeIptables, unmountUnder } from '../../host/kube-leftovers.js';
 import { installService, removeService, type ServiceSpec } from '../../host/services.js';
 import { waitForPortCommand } from '../../host/wait-port.js';
 import { mirrorSecrets } from '../../registry/mirrors.js';
 import { InputError } from '../../util/errors.js';
 import { shellQuote } from '../../util/shell.js';
 import { compareMinor } from '../kube-version.js';
+import { withServer } from '../kubeconfig-server.js';
+import { removeNodeCommand } from '../remove-node.js';
 import type {
   ClusterHost,
   HostStep,
@@ -91,10 +94,7 @@ function secretsOf(ctx: K3sContext): string[] {
 }
 
 /** Remembers `path` in the record when it does not exist yet, so reset removes only what berth made. */
-function rememberIfAbsent(path: string): string {
-  const p = shellQuote(path);
-  return `if [ ! -e ${p} ] && [ ! -L ${p} ] && ! grep -qxF ${p} ${createdRecord} 2>/dev/null; then mkdir -p /etc/berth && echo ${p} >> ${createdRecord}; fi`;
-}
+const rememberIfAbsent = (path: string): string => rememberPath(createdRecord, path);
 
 /** The k3s binary from the image, plus kubectl/crictl/ctr links where no such program exists. */
 function installBinaryCommands(ctx: K3sContext): string[] {
@@ -254,29 +254,18 @@ function kubectl(ctx: K3sContext): string {
   return `${bin} kubectl --cache-dir ${shellQuote(`${clusterDir}/kube-cache`)}`;
 }
 
-/** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
-function nodeNameByIp(ctx: K3sContext, ip: string): string {
-  const jsonpath = `{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}`;
-  return `${kubectl(ctx)} get nodes -o jsonpath=${shellQuote(jsonpath)} | awk -v ip=${shellQuote(ip)} '$2 == ip { print $1 }'`;
-}
-
 function deleteNodeStep(ctx: K3sContext, via: ClusterHost, host: ClusterHost): HostStep {
-  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(ctx, host.ip)})"`;
   return {
     host: via.ip,
     id: `remove-node-${host.ip}`,
     always: true,
     description: `remove node ${host.ip} from the cluster`,
-    commands: [
-      `name=${name}; if [ -n "$name" ]; then ${kubectl(ctx)} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl(ctx)} delete node "$name" --ignore-not-found; fi`,
-    ],
+    commands: [removeNodeCommand(kubectl(ctx), host, host.hostname)],
   };
 }
 
 function resetAction(ctx: K3sContext): HostAction {
   const lb = resetBalancer(ctx.vip);
-  const ipt = (tool: string) =>
-    `if command -v ${tool}-save >/dev/null 2>&1 && ${tool}-save | grep -qiE 'KUBE-|CNI-|flannel'; then ${tool}-save | grep -v KUBE- | grep -v CNI- | grep -iv flannel | ${tool}-restore; fi`;
   return {
     description: 'remove k3s and everything it made',
     commands: [
@@ -284,17 +273,12 @@ function resetAction(ctx: K3sContext): HostAction {
       ...removeService(agentService.name),
       // containerd shims outlive the service (they run in their own sessions)
       `for d in /proc/[0-9]*; do case "$(readlink "$d/exe" 2>/dev/null)" in ${dataDir}/data/*/bin/containerd-shim*) kill -9 "\${d#/proc/}" 2>/dev/null || : ;; esac; done`,
-      `awk '{ print $2 }' /proc/self/mounts | grep -E '^(/run/k3s|/var/lib/kubelet|${dataDir}|/run/netns/cni-)' | sort -r | while read -r m; do umount "$m" 2>/dev/null || umount -l "$m"; done`,
-      `if command -v ip >/dev/null 2>&1; then
-for n in $(ip netns list 2>/dev/null | awk '$1 ~ /^cni-/ { print $1 }'); do ip netns delete "$n"; done
-for l in $(ip -o link show master cni0 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do ip link delete "$l" 2>/dev/null || :; done
-for l in cni0 flannel.1 flannel-v6.1 flannel-wg flannel-wg-v6 kube-ipvs0; do ip link delete "$l" 2>/dev/null || :; done
-fi`,
-      ipt('iptables'),
-      ipt('ip6tables'),
+      unmountUnder(['/run/k3s', '/var/lib/kubelet', dataDir, '/run/netns/cni-']),
+      removeCniLinks(),
+      ...removeKubeIptables(),
       ...(lb.commands ?? []),
       `rm -rf ${defaults.resetPaths.join(' ')}`,
-      `if [ -f ${createdRecord} ]; then while read -r p; do rm -rf "$p"; done < ${createdRecord}; rm -f ${createdRecord}; fi`,
+      removeRemembered(createdRecord),
       removeHostsEntries(ctx.apiServerDomain),
       removeHostsEntries(ctx.registry.domain),
       'rmdir /etc/berth 2>/dev/null || :',
@@ -347,19 +331,7 @@ export const k3sRuntime: Runtime<K3sState> = {
     const url = `https://${master0(ctx).ip}:${ctx.apiPort}`;
     return {
       remotePath: `${configDir}/k3s.yaml`,
-      rewrite(content) {
-        const doc = parseDocument(content);
-        const clusters = doc.get('clusters');
-        if (!isSeq(clusters) || clusters.items.length === 0) {
-          throw new InputError(
-            `${configDir}/k3s.yaml on ${master0(ctx).ip} names no cluster to point at ${url}`,
-          );
-        }
-        clusters.items.forEach((_, i) => {
-          doc.setIn(['clusters', i, 'cluster', 'server'], url);
-        });
-        return doc.toString();
-      },
+      rewrite: (content) => withServer(content, url, `${configDir}/k3s.yaml on ${master0(ctx).ip}`),
     };
   },
   nodeBalancingSync(ctx, node) {

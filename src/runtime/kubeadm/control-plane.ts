@@ -1,0 +1,249 @@
+import type { HostAction } from '../../host/action.js';
+import { setHostsEntry } from '../../host/etc-hosts.js';
+import { installService, stopService } from '../../host/services.js';
+import { mirrorSecrets } from '../../registry/mirrors.js';
+import { shellQuote } from '../../util/shell.js';
+import { stepOutput } from '../step-output.js';
+import type { ClusterHost, HostStep, RuntimeContext } from '../types.js';
+import { clusterConfig, kubeVersionOf } from './cluster-config.js';
+import { hostChecksStep } from './host-checks.js';
+import {
+  bootstrapKubeletConf,
+  clusterDirOf,
+  etcdDataDir,
+  initConfigFile,
+  joinConfigFile,
+  kubeletConf,
+  kubeletConfig,
+  manifestsDir,
+  stagingDirOf,
+} from './host-paths.js';
+import { installProgramsAction, kubeletService } from './host-setup.js';
+import { kubeadmCommand, kubectlCommand, waitForApiCommand } from './kubeadm-command.js';
+import { caCertHash } from './pki/index.js';
+import type { KubeadmState } from './state.js';
+import { installUploadCommand, masterSecrets, masterUploadFiles } from './upload.js';
+
+// The control plane: `kubeadm init` on the first master, then each further master joined as a control-plane
+// node, one after another (each adds an etcd member). Every master gets the certificates and kubeconfigs
+// berth made, so kubeadm's certs and kubeconfig phases are skipped on init and nothing is downloaded on a
+// join. A step interrupted half-way is run again from a clean slate: kubeadm's leftovers are reset first,
+// unless the control plane already answers on that host.
+
+export type KubeadmContext = RuntimeContext<KubeadmState>;
+
+const apiWaitSeconds = 300;
+
+export function master0(ctx: KubeadmContext): ClusterHost {
+  const m = ctx.masters[0];
+  if (!m) throw new Error('a kubeadm cluster needs at least one master');
+  return m;
+}
+
+export function endpointOf(ctx: KubeadmContext): string {
+  return `${ctx.apiServerDomain}:${ctx.apiPort}`;
+}
+
+export function tokenSecrets(ctx: KubeadmContext): string[] {
+  const t = ctx.state.bootstrapToken;
+  return [t, t.slice(t.indexOf('.') + 1)];
+}
+
+/** Files kubeadm init or join leave behind; any of them without a working result means a run was cut short. */
+const leftovers = [
+  `${manifestsDir}/kube-apiserver.yaml`,
+  `${manifestsDir}/etcd.yaml`,
+  kubeletConf,
+  bootstrapKubeletConf,
+  kubeletConfig,
+  `${etcdDataDir}/member`,
+];
+
+export function leftoversTest(): string {
+  return leftovers.map((p) => `[ -e ${p} ]`).join(' || ');
+}
+
+/** Stops the kubelet and resets what an interrupted kubeadm run left, so that the run can start over. */
+export function resetLeftoversCommand(): string {
+  return `if ${leftoversTest()}; then
+echo "kubeadm left files from an interrupted run; resetting them first"
+${stopService(kubeletService.name)}
+${kubeadmCommand('reset -f')}
+fi`;
+}
+
+function kubeletStart(): HostAction {
+  return installService(kubeletService);
+}
+
+/** `kubeadm init`'s phases berth did itself: certificates and the control-plane kubeconfigs. */
+export function skippedInitPhases(minor: number): string[] {
+  return [
+    'certs',
+    'kubeconfig/admin',
+    ...(minor >= 29 ? ['kubeconfig/super-admin'] : []),
+    'kubeconfig/controller-manager',
+    'kubeconfig/scheduler',
+    ...(minor >= 25 ? ['show-join-command'] : []),
+  ];
+}
+
+function namesCommands(ctx: KubeadmContext, apiTarget: string): string[] {
+  return [
+    setHostsEntry(ctx.registry.hostIp, ctx.registry.domain),
+    setHostsEntry(apiTarget, ctx.apiServerDomain),
+  ];
+}
+
+function merge(step: Omit<HostStep, 'files' | 'commands'>, parts: HostAction[]): HostStep {
+  return {
+    ...step,
+    files: parts.flatMap((p) => p.files ?? []),
+    commands: parts.flatMap((p) => p.commands ?? []),
+  };
+}
+
+export function initSteps(ctx: KubeadmContext): HostStep[] {
+  const m0 = master0(ctx);
+  const config = clusterConfig(ctx);
+  const version = kubeVersionOf(ctx);
+  const clusterDir = clusterDirOf(ctx.rootfsDir);
+  const kubectl = kubectlCommand(clusterDir);
+  const kubelet = kubeletStart();
+  const init = merge(
+    {
+      host: m0.ip,
+      id: 'init',
+      description: `kubeadm init on the first master ${m0.ip}`,
+      inputs: { init: m0.ip, version: version.text },
+      secrets: [...masterSecrets(ctx.state, m0.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
+      failure: 'kubeadm init of the first master',
+    },
+    [
+      installProgramsAction(ctx.rootfsDir),
+      {
+        description: 'the first control-plane node',
+        files: [
+          ...masterUploadFiles(ctx.state, m0.ip, ctx.rootfsDir),
+          { path: initConfigFile, content: config.initConfig(m0, ctx.state.bootstrapToken), mode: 0o600 },
+          ...(kubelet.files ?? []),
+        ],
+        commands: [
+          ...namesCommands(ctx, m0.ip),
+          `if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
+rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
+${(kubelet.commands ?? []).join('\n')}
+else
+${resetLeftoversCommand()}
+${installUploadCommand(ctx.rootfsDir)}
+${(kubelet.commands ?? []).join('\n')}
+${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
+fi`,
+          waitForApiCommand(
+            kubectl,
+            apiWaitSeconds,
+            `${m0.ip}: the API server did not answer within ${apiWaitSeconds} s after kubeadm init; see the kubelet's log`,
+          ),
+        ],
+      },
+    ],
+  );
+  return [hostChecksStep(m0, 'control-plane', ctx.apiPort), init];
+}
+
+/**
+ * Makes sure the state's bootstrap token exists in the cluster (it was made at init, or is newer than
+ * the cluster) and hands it to the joins as an output, so it runs only when a join is still to do.
+ */
+export function bootstrapTokenStep(ctx: KubeadmContext): HostStep {
+  const m0 = master0(ctx);
+  const file = `${stagingDirOf(ctx.rootfsDir)}/bootstrap-token`;
+  const kubectl = kubectlCommand(clusterDirOf(ctx.rootfsDir));
+  const ttl = Math.max(60, Math.floor((ctx.state.tokenExpires - Date.now()) / 1000));
+  return {
+    host: m0.ip,
+    id: 'bootstrap-token',
+    description: `a bootstrap token for joins, from ${m0.ip}`,
+    always: true,
+    files: [{ path: file, content: ctx.state.bootstrapToken, mode: 0o600 }],
+    commands: [
+      `t=$(cat ${file}); id=\${t%%.*}
+if ! ${kubectl} -n kube-system get secret "bootstrap-token-$id" >/dev/null 2>&1; then
+${kubeadmCommand(`token create "$t" --ttl ${ttl}s --description 'joins by berth'`)}
+fi`,
+    ],
+    outputs: { token: `cat ${file} && rm -f ${file}` },
+    secrets: tokenSecrets(ctx),
+    failure: 'creating the bootstrap token',
+  };
+}
+
+/** The token the joins use, filled in by the engine from the bootstrap-token step. */
+export function joinToken(ctx: KubeadmContext): string {
+  return stepOutput(master0(ctx).ip, 'bootstrap-token', 'token');
+}
+
+function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
+  const m0 = master0(ctx);
+  const config = clusterConfig(ctx);
+  const version = kubeVersionOf(ctx);
+  const clusterDir = clusterDirOf(ctx.rootfsDir);
+  const local = kubectlCommand(clusterDir, `https://${host.ip}:${ctx.apiPort}`);
+  const kubelet = kubeletStart();
+  const joinConfig = config.joinConfig(host, {
+    controlPlane: true,
+    token: joinToken(ctx),
+    caCertHash: caCertHash(ctx.state.cas.ca.cert),
+    apiServerEndpoint: endpointOf(ctx),
+  });
+  return merge(
+    {
+      host: host.ip,
+      id: 'join',
+      description: `join ${host.ip} as a control-plane node through ${m0.ip}`,
+      inputs: { joinMaster: host.ip, version: version.text },
+      secrets: [...masterSecrets(ctx.state, host.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
+      failure: 'kubeadm join of a control-plane node',
+    },
+    [
+      installProgramsAction(ctx.rootfsDir),
+      {
+        description: 'a further control-plane node',
+        files: [
+          ...masterUploadFiles(ctx.state, host.ip, ctx.rootfsDir),
+          { path: joinConfigFile, content: joinConfig, mode: 0o600 },
+          ...(kubelet.files ?? []),
+        ],
+        commands: [
+          // the join reaches the cluster through master0; afterwards the master serves the name itself
+          ...namesCommands(ctx, m0.ip),
+          `if [ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+echo "${host.ip} already serves the control plane; kubeadm join is not run again"
+rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
+${(kubelet.commands ?? []).join('\n')}
+else
+${resetLeftoversCommand()}
+${installUploadCommand(ctx.rootfsDir)}
+${(kubelet.commands ?? []).join('\n')}
+${kubeadmCommand(`join --config ${joinConfigFile}`)}
+fi`,
+          waitForApiCommand(
+            local,
+            apiWaitSeconds,
+            `${host.ip}: its API server did not answer within ${apiWaitSeconds} s after kubeadm join; see the kubelet's log`,
+          ),
+          setHostsEntry(host.ip, ctx.apiServerDomain),
+        ],
+      },
+    ],
+  );
+}
+
+export function joinMasterSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {
+  if (hosts.length === 0) return [];
+  return [
+    bootstrapTokenStep(ctx),
+    ...hosts.flatMap((h) => [hostChecksStep(h, 'control-plane', ctx.apiPort), joinMasterStep(ctx, h)]),
+  ];
+}

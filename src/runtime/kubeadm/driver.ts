@@ -1,0 +1,50 @@
+// The kubeadm distribution, for images with no distribution label (most published cluster images):
+// berth makes the cluster's CAs and every master's certificates and kubeconfigs in prepare, `kubeadm init`
+// runs on the first master with them, further masters join one at a time with the same files, workers join
+// in parallel through their node-local API balancer, and departing masters leave etcd as well as the API.
+// Every method returns files and shell for the phases to run.
+
+import { withServer } from '../kubeconfig-server.js';
+import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
+import { initSteps, joinMasterSteps, master0 } from './control-plane.js';
+import { adminConf } from './host-paths.js';
+import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
+import { kubeadmResetPaths, resetAction } from './reset.js';
+import { type KubeadmState, prepareKubeadm } from './state.js';
+import { joinWorkerSteps, nodeBalancingAction } from './workers.js';
+
+export type { KubeadmState } from './state.js';
+
+const defaults: RuntimeDefaults = {
+  // where sealos-layout rootfs images keep their kubeadm defaults
+  configFiles: ['etc/kubeadm.yml', 'etc/kubeadm.yaml'],
+  configKinds: [
+    'InitConfiguration',
+    'ClusterConfiguration',
+    'JoinConfiguration',
+    'KubeletConfiguration',
+    'KubeProxyConfiguration',
+  ],
+  resetPaths: kubeadmResetPaths,
+};
+
+export const kubeadmRuntime: Runtime<KubeadmState> = {
+  name: 'kubeadm',
+  defaults,
+  prepare: (ctx, previous) => prepareKubeadm(ctx, previous),
+  init: initSteps,
+  joinMasters: joinMasterSteps,
+  joinNodes: joinWorkerSteps,
+  deleteMasters: deleteMasterSteps,
+  deleteNodes: deleteWorkerSteps,
+  reset: (ctx) => resetAction(ctx),
+  kubeconfig(ctx): KubeconfigSource {
+    const m0 = master0(ctx);
+    const url = `https://${m0.ip}:${ctx.apiPort}`;
+    return {
+      remotePath: adminConf,
+      rewrite: (content) => withServer(content, url, `${adminConf} on ${m0.ip}`),
+    };
+  },
+  nodeBalancingSync: nodeBalancingAction,
+};

@@ -1,0 +1,61 @@
+import type { HostAction } from '../../host/action.js';
+import { rememberIfAbsent } from '../../host/created-paths.js';
+import type { ServiceSpec } from '../../host/services.js';
+import { shellQuote } from '../../util/shell.js';
+import {
+  binDir,
+  bootstrapKubeletConf,
+  createdRecord,
+  kubeletConf,
+  kubeletConfig,
+  kubeletFlagsEnv,
+  kubePrograms,
+} from './host-paths.js';
+
+// What every kubeadm host needs before kubeadm runs there: kubeadm, kubelet and kubectl from the image's
+// bin/ in /usr/bin (unless the image's init hook put the same ones there), and the kubelet as a service of
+// the host's service manager, started the way the kubeadm packages' systemd drop-in starts it.
+
+/** Directories the kubelet and the CNI plugins create when absent; reset removes those berth saw absent. */
+const kubeletMadeDirs = ['/etc/cni', '/opt/cni', '/var/lib/cni', '/var/log/pods', '/var/log/containers'];
+
+/** Installs the image's programs; a path that did not exist before is recorded for reset. */
+export function installProgramsAction(rootfsDir: string): HostAction {
+  return {
+    description: 'install kubeadm, kubelet and kubectl',
+    commands: [
+      ...kubeletMadeDirs.map((d) => rememberIfAbsent(createdRecord, d)),
+      ...kubePrograms.map((name) => {
+        const src = shellQuote(`${rootfsDir}/bin/${name}`);
+        const dest = `${binDir}/${name}`;
+        return `[ -f ${src} ] || { echo "the cluster image has no bin/${name} (looked for ${src})" >&2; exit 1; }
+${rememberIfAbsent(createdRecord, dest)}
+if ! cmp -s ${src} ${dest}; then install -m 0755 ${src} ${dest}.new && mv -f ${dest}.new ${dest}; fi`;
+      }),
+    ],
+  };
+}
+
+/** Seconds the kubelet service waits for kubeadm's config.yaml before it exits (and is restarted). */
+const configWaitSeconds = 600;
+
+/**
+ * The kubelet as kubeadm expects it: enabled before `kubeadm init` or `join`, which write its config and
+ * flags and then wait for it. It waits for that config instead of crash-looping, so that berth's
+ * supervisor (no systemd) does not back off just when kubeadm needs it.
+ */
+export const kubeletService: ServiceSpec = {
+  name: 'kubelet',
+  description: 'kubelet, configured by kubeadm (berth)',
+  prelude: `i=0
+while [ ! -s ${kubeletConfig} ]; do
+  i=$((i + 1))
+  if [ $i -ge ${configWaitSeconds} ]; then echo "kubelet: no ${kubeletConfig} after ${configWaitSeconds} s; kubeadm init or join writes it"; exit 1; fi
+  sleep 1
+done
+KUBELET_KUBEADM_ARGS=''
+KUBELET_EXTRA_ARGS=''
+if [ -f ${kubeletFlagsEnv} ]; then . ${kubeletFlagsEnv}; fi
+if [ -f /etc/default/kubelet ]; then . /etc/default/kubelet; fi`,
+  command: `${binDir}/kubelet --bootstrap-kubeconfig=${bootstrapKubeletConf} --kubeconfig=${kubeletConf} --config=${kubeletConfig} $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS`,
+};

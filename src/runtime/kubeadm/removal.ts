@@ -1,0 +1,68 @@
+import { shellQuote } from '../../util/shell.js';
+import { removeNodeCommand } from '../remove-node.js';
+import type { ClusterHost, HostStep } from '../types.js';
+import { nodeNameOf } from './cluster-config.js';
+import { type KubeadmContext, master0 } from './control-plane.js';
+import { clusterDirOf, pkiDir } from './host-paths.js';
+import { kubectlCommand } from './kubeadm-command.js';
+import { resetAction } from './reset.js';
+
+// Hosts leaving the cluster: the Node drained and deleted through a master that stays; a departing master's
+// etcd member removed through that master's etcd as well (a stale member counts against quorum, so two
+// masters left of three would stop at the next failure); then the host reset.
+
+function removeNodeStep(ctx: KubeadmContext, via: ClusterHost, host: ClusterHost): HostStep {
+  return {
+    host: via.ip,
+    id: `remove-node-${host.ip}`,
+    always: true,
+    description: `drain and delete node ${host.ip} through ${via.ip}`,
+    commands: [removeNodeCommand(kubectlCommand(clusterDirOf(ctx.rootfsDir)), host, nodeNameOf(host))],
+  };
+}
+
+/** The etcdctl berth uses on a master: the host's own, else one the image carries. */
+function findEtcdctl(rootfsDir: string, via: string): string {
+  const candidates = [`${rootfsDir}/bin/etcdctl`, `${rootfsDir}/opt/etcdctl`].map(shellQuote).join(' ');
+  return `etcdctl=$(command -v etcdctl || :)
+if [ -z "$etcdctl" ]; then for c in ${candidates}; do if [ -x "$c" ]; then etcdctl=$c; break; fi; done; fi
+if [ -z "$etcdctl" ]; then echo "${via}: no etcdctl to remove the etcd member with; put etcdctl on the PATH of ${via} or in the image's bin/" >&2; exit 1; fi`;
+}
+
+function removeEtcdMemberStep(ctx: KubeadmContext, via: ClusterHost, host: ClusterHost): HostStep {
+  const peerUrl = `https://${host.ip}:2380`;
+  return {
+    host: via.ip,
+    id: `remove-etcd-member-${host.ip}`,
+    always: true,
+    description: `remove ${host.ip}'s etcd member through ${via.ip}`,
+    commands: [
+      `${findEtcdctl(ctx.rootfsDir, via.ip)}
+e() { ETCDCTL_API=3 "$etcdctl" --endpoints=https://127.0.0.1:2379 --cacert=${pkiDir}/etcd/ca.crt --cert=${pkiDir}/etcd/healthcheck-client.crt --key=${pkiDir}/etcd/healthcheck-client.key --command-timeout=15s "$@"; }
+members=$(e member list)
+id=$(printf '%s\\n' "$members" | awk -F', ' -v u=${shellQuote(peerUrl)} '{ for (i = 2; i <= NF; i++) if ($i == u) print $1 }')
+if [ -n "$id" ]; then e member remove "$id"; else echo "${host.ip} has no etcd member (left already)"; fi`,
+    ],
+    failure: `removing ${host.ip}'s etcd member`,
+  };
+}
+
+function resetStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
+  return { host: host.ip, id: 'reset', always: true, ...resetAction(ctx) };
+}
+
+export function deleteWorkerSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {
+  const via = master0(ctx);
+  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h)]);
+}
+
+export function deleteMasterSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {
+  const leaving = new Set(hosts.map((h) => h.ip));
+  const via = ctx.masters.find((m) => !leaving.has(m.ip));
+  if (!via) throw new Error('deleting every master leaves no cluster to remove them from');
+  return hosts.flatMap((h) => [
+    removeNodeStep(ctx, via, h),
+    removeEtcdMemberStep(ctx, via, h),
+    resetStep(ctx, h),
+  ]);
+}

@@ -1,0 +1,46 @@
+import type { HostAction } from '../../host/action.js';
+import { resetBalancer } from '../../host/balancer.js';
+import { removeRemembered } from '../../host/created-paths.js';
+import { removeHostsEntries } from '../../host/etc-hosts.js';
+import { removeCniLinks, removeKubeIptables, unmountUnder } from '../../host/kube-leftovers.js';
+import { removeService } from '../../host/services.js';
+import type { RuntimeContext } from '../types.js';
+import { binDir, createdRecord, etcdDataDir, kubeDir, kubeletDir } from './host-paths.js';
+import { kubeletService } from './host-setup.js';
+
+// Undoing a kubeadm host: `kubeadm reset -f` (which stops the kubelet, unmounts under /var/lib/kubelet,
+// removes the containers and empties kubeadm's directories), then what it leaves by design: the CNI
+// configuration and state, the iptables rules and IPVS tables of kube-proxy and the CNI plugins, the CNI
+// links, the kubelet service, berth's balancer, the programs berth installed and the names in /etc/hosts.
+
+export const kubeadmResetPaths = [
+  kubeDir,
+  kubeletDir,
+  etcdDataDir,
+  '/etc/cni/net.d',
+  '/var/lib/cni',
+  '/run/flannel',
+  '/var/run/kubernetes',
+] as const;
+
+export function resetAction(ctx: Pick<RuntimeContext, 'vip' | 'apiServerDomain' | 'registry'>): HostAction {
+  const lb = resetBalancer(ctx.vip);
+  return {
+    description: 'remove kubeadm, the kubelet and everything they made',
+    commands: [
+      `if [ -x ${binDir}/kubeadm ]; then ${binDir}/kubeadm reset -f 2>&1 || echo "kubeadm reset failed; removing its files anyway"; fi`,
+      ...removeService(kubeletService.name),
+      unmountUnder([kubeletDir, '/run/netns/cni-']),
+      // kube-proxy in IPVS mode leaves its virtual servers; kube-ipvs0 says it ran here
+      'if ip link show kube-ipvs0 >/dev/null 2>&1 && command -v ipvsadm >/dev/null 2>&1; then ipvsadm --clear; fi',
+      removeCniLinks(),
+      ...removeKubeIptables(),
+      ...(lb.commands ?? []),
+      `rm -rf ${kubeadmResetPaths.join(' ')}`,
+      removeRemembered(createdRecord),
+      removeHostsEntries(ctx.apiServerDomain),
+      removeHostsEntries(ctx.registry.domain),
+      'rmdir /etc/berth 2>/dev/null || :',
+    ],
+  };
+}

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { PrepareContext } from '../types.js';
+import { clusterConfig, kubeVersionOf, nodeNameOf, pkiNames } from './cluster-config.js';
+import {
+  type ClusterCas,
+  makeClusterCas,
+  masterKubeconfigs,
+  masterPkiFiles,
+  newBootstrapToken,
+} from './pki/index.js';
+
+// What berth keeps for a kubeadm cluster between applies (encrypted in the cluster's state dir): the
+// cluster's CAs, made once and never again; every master's certificates and kubeconfigs, made again when
+// the masters (whose names every API server certificate carries) change; a bootstrap token, replaced
+// shortly before it expires. Only secrets and digests are values here, since berth masks every string
+// of the state in its logs: addresses and file names are keys.
+
+export interface MasterFiles {
+  /** Path under /etc/kubernetes/pki -> content. */
+  pki: Record<string, string>;
+  /** File name under /etc/kubernetes (admin.conf ...) -> content. */
+  kubeconfigs: Record<string, string>;
+}
+
+export interface KubeadmState {
+  cas: ClusterCas;
+  /** Master address -> its files. */
+  masters: Record<string, MasterFiles>;
+  /** sha256 of the names and version the masters' files were made for. */
+  namesDigest: string;
+  /** id.secret; it exists in the cluster as Secret kube-system/bootstrap-token-<id> until tokenExpires. */
+  bootstrapToken: string;
+  /** When the token expires, in ms since the epoch. */
+  tokenExpires: number;
+}
+
+export const tokenTtlSeconds = 24 * 3600;
+/** A token with less left than this is replaced: an apply and its joins finish well within it. */
+const tokenMarginSeconds = 2 * 3600;
+
+/** The server berth's kubeconfigs name: on a master apiserver.cluster.local is the master itself. */
+function endpointUrl(ctx: PrepareContext): string {
+  return `https://${ctx.apiServerDomain}:${ctx.apiPort}`;
+}
+
+export async function prepareKubeadm(
+  ctx: PrepareContext,
+  previous: KubeadmState | undefined,
+  now = new Date(),
+): Promise<KubeadmState> {
+  const version = kubeVersionOf(ctx);
+  // renders and validates every document (version, fields, address overlaps) before any host is touched
+  const config = clusterConfig(ctx);
+  if (ctx.masters.length === 0) throw new Error('a kubeadm cluster needs at least one master');
+  const cas = previous?.cas ?? (await makeClusterCas(now));
+  const names = pkiNames(ctx, config);
+  const namesDigest = createHash('sha256')
+    .update(JSON.stringify({ names, minor: version.minor }))
+    .digest('hex');
+  const reuse =
+    previous?.cas === cas &&
+    previous.namesDigest === namesDigest &&
+    ctx.masters.every((m) => previous.masters[m.ip]);
+  const masters: Record<string, MasterFiles> = {};
+  for (const m of ctx.masters) {
+    const kept = reuse ? previous?.masters[m.ip] : undefined;
+    masters[m.ip] = kept ?? {
+      pki: await masterPkiFiles(cas, names, { ip: m.ip, hostname: nodeNameOf(m) }, now),
+      kubeconfigs: await masterKubeconfigs(
+        cas,
+        {
+          clusterName: 'kubernetes',
+          server: endpointUrl(ctx),
+          nodeName: nodeNameOf(m),
+          kubeMinor: version.minor,
+        },
+        now,
+      ),
+    };
+  }
+  const tokenValid = previous && previous.tokenExpires - now.getTime() > tokenMarginSeconds * 1000;
+  return {
+    cas,
+    masters,
+    namesDigest,
+    bootstrapToken: tokenValid ? previous.bootstrapToken : newBootstrapToken(),
+    tokenExpires: tokenValid ? previous.tokenExpires : now.getTime() + tokenTtlSeconds * 1000,
+  };
+}

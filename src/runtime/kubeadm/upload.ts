@@ -1,0 +1,44 @@
+import type { FileSpec } from '../../host/action.js';
+import { shellQuote } from '../../util/shell.js';
+import { kubeDir, stagingDirOf } from './host-paths.js';
+import type { KubeadmState } from './state.js';
+
+// The certificates and kubeconfigs berth made for a master, sent to that master only. They are staged in
+// the cluster's directory and put under /etc/kubernetes by a command, after any leftovers of an
+// interrupted kubeadm run were reset (kubeadm reset empties /etc/kubernetes/pki).
+
+export function masterUploadFiles(state: KubeadmState, masterIp: string, rootfsDir: string): FileSpec[] {
+  const files = state.masters[masterIp];
+  if (!files) throw new Error(`no certificates were made for master ${masterIp}; run prepare again`);
+  const staging = stagingDirOf(rootfsDir);
+  return [
+    ...Object.entries(files.pki).map(([rel, content]) => ({
+      path: `${staging}/pki/${rel}`,
+      content,
+      mode: rel.endsWith('.key') ? 0o600 : 0o644,
+    })),
+    ...Object.entries(files.kubeconfigs).map(([name, content]) => ({
+      path: `${staging}/${name}`,
+      content,
+      mode: 0o600,
+    })),
+  ];
+}
+
+/** Puts the staged files in place and removes the staging directory. */
+export function installUploadCommand(rootfsDir: string): string {
+  const staging = shellQuote(stagingDirOf(rootfsDir));
+  return `mkdir -p ${kubeDir} && cp -a ${staging}/. ${kubeDir}/ && rm -rf ${staging}`;
+}
+
+/** Every secret value of what a master receives: private keys and kubeconfigs with client keys. */
+export function masterSecrets(state: KubeadmState, masterIp: string): string[] {
+  const files = state.masters[masterIp];
+  if (!files) return [];
+  return [
+    ...Object.entries(files.pki)
+      .filter(([rel]) => rel.endsWith('.key'))
+      .map(([, v]) => v),
+    ...Object.values(files.kubeconfigs),
+  ];
+}

@@ -41,6 +41,7 @@ export function pkiNames(ctx: PrepareContext, config: KubeadmConfig): PkiNames {
     dnsDomain: config.dnsDomain,
     certSANs: config.certSANs,
     masters: ctx.masters.map((m) => ({ ip: m.ip, hostname: nodeNameOf(m) })),
+    kubeMinor: kubeVersionOf(ctx).minor,
   };
 }
 

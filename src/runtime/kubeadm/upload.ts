@@ -31,14 +31,19 @@ export function installUploadCommand(rootfsDir: string): string {
   return `mkdir -p ${kubeDir} && cp -a ${staging}/. ${kubeDir}/ && rm -rf ${staging}`;
 }
 
-/** Every secret value of what a master receives: private keys and kubeconfigs with client keys. */
+/**
+ * Every secret value of what a master receives: private keys, kubeconfigs, and the one-line client keys
+ * inside those (the form in which a key could reach a log line).
+ */
 export function masterSecrets(state: KubeadmState, masterIp: string): string[] {
   const files = state.masters[masterIp];
   if (!files) return [];
+  const kubeconfigs = Object.values(files.kubeconfigs);
   return [
     ...Object.entries(files.pki)
       .filter(([rel]) => rel.endsWith('.key'))
       .map(([, v]) => v),
-    ...Object.values(files.kubeconfigs),
+    ...kubeconfigs,
+    ...kubeconfigs.flatMap((k) => [...k.matchAll(/client-key-data: (\S+)/g)].map((m) => m[1] as string)),
   ];
 }

@@ -294,6 +294,6 @@ test('init: the node, CRI socket, addresses and token of the master; join: disco
   });
   const worker = parse(config.joinConfig(nodes[0]!, join));
   assert.equal(worker.controlPlane, undefined);
-  assert.equal(worker.nodeRegistration.name, undefined, 'no hostname known: kubeadm takes the host name');
+  assert.equal(worker.nodeRegistration.name, '10.0.0.5', 'no hostname known: the address, as in the pki');
   assert.equal(worker.discovery.bootstrapToken.apiServerEndpoint, '10.103.97.2:6443');
 });

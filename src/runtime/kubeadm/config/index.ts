@@ -11,6 +11,7 @@ import { defaultCgroupDriver, nodeRegistration, yamlDocuments } from './render.j
 // here, before any host is touched. Pure: the driver writes the text it returns.
 
 export { checkNetworks, type NetworkInput } from './networks.js';
+export { nodeName } from './render.js';
 
 export interface KubeadmConfigInput {
   /** The image's; older than 1.22 is refused (InputError, one line). */

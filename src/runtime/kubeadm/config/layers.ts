@@ -24,7 +24,7 @@ export const configKinds = [...kubeadmKinds, 'KubeletConfiguration', 'KubeProxyC
 export type ConfigKind = (typeof configKinds)[number];
 
 /** berth's defaults where neither the image nor the Clusterfile says otherwise (sealos' conventions). */
-export const defaultNetworking = {
+const defaultNetworking = {
   podSubnet: '100.64.0.0/10',
   serviceSubnet: '10.96.0.0/22',
   dnsDomain: 'cluster.local',

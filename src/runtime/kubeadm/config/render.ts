@@ -40,11 +40,19 @@ export interface NodeFacts {
   clusterCgroupDriver: string;
 }
 
+/**
+ * The Node name of a host: its hostname lower-cased as kubeadm does, or its address when the facts have no
+ * hostname, so that the certificates made for it and the Node kubeadm registers carry the same name.
+ */
+export function nodeName(host: Pick<ClusterHost, 'ip' | 'hostname'>): string {
+  return (host.hostname || host.ip).toLowerCase();
+}
+
 /** nodeRegistration of `host` over the merged one. */
 export function nodeRegistration(merged: unknown, facts: NodeFacts): Obj {
   const { api, host } = facts;
   const reg: Obj = isObj(merged) ? structuredClone(merged) : {};
-  if (host.hostname) reg.name = host.hostname.toLowerCase();
+  reg.name = nodeName(host);
   reg.criSocket = criSocketOf(host);
   const args: Record<string, string> = { 'node-ip': host.ip };
   const driver = host.cgroupDriver ?? defaultCgroupDriver;

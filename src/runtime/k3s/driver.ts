@@ -126,7 +126,7 @@ function serverConfig(ctx: K3sContext, host: ClusterHost, first: boolean): strin
   return k3sConfigYaml({
     role: 'server',
     imageDefaultConfig: ctx.imageDefaultConfig,
-    distributionConfig: ctx.distributionConfig,
+    distributionConfig: ctx.distributionConfig.map((d) => d.object),
     required: {
       token: ctx.state.token,
       'agent-token': ctx.state.agentToken,
@@ -145,7 +145,7 @@ function agentConfig(ctx: K3sContext, host: ClusterHost): string {
   return k3sConfigYaml({
     role: 'agent',
     imageDefaultConfig: ctx.imageDefaultConfig,
-    distributionConfig: ctx.distributionConfig,
+    distributionConfig: ctx.distributionConfig.map((d) => d.object),
     required: {
       token: ctx.state.agentToken ?? ctx.state.token,
       server: apiUrl(ctx),

@@ -56,6 +56,7 @@ const defaults: RuntimeDefaults = {
     '/run/flannel',
     '/var/lib/cni',
   ],
+  certificateDirs: ['/var/lib/rancher/k3s/server/tls', '/var/lib/rancher/k3s/server/tls/etcd'],
 };
 
 const serverService: ServiceSpec = {

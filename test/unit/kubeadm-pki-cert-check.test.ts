@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { daysLeft, expiringWithin, expiryWarning } from '../../src/apply/certificate-expiry.js';
+import { certificateListScript, parseCertificateListing } from '../../src/apply/master-certificates.js';
+import { makeClusterCas, masterPkiFiles } from '../../src/runtime/kubeadm/pki/index.js';
+import { sh } from '../helpers/run-local.js';
+
+const day = 86_400_000;
+const now = new Date('2026-06-01T00:00:00Z');
+const at = (days: number) => new Date(now.getTime() + days * day);
+
+test('status warns for certificates expiring within 30 days or expired, soonest first', () => {
+  const certs = [
+    { path: 'a', notAfter: at(365) },
+    { path: 'b', notAfter: at(29.9) },
+    { path: 'c', notAfter: at(-2) },
+    { path: 'd', notAfter: at(30) },
+    { path: 'e', notAfter: at(31) },
+  ];
+  assert.deepEqual(
+    expiringWithin(certs, now).map((c) => c.path),
+    ['c', 'b'],
+  );
+  assert.deepEqual(
+    expiringWithin(certs, now, 40).map((c) => c.path),
+    ['c', 'b', 'd', 'e'],
+  );
+  assert.equal(daysLeft(at(29.9), now), 29);
+  assert.equal(daysLeft(at(-2), now), -2);
+  assert.equal(
+    expiryWarning({ host: '10.0.0.1', path: '/p/a.crt', subject: 'CN=x', notAfter: at(29.9), daysLeft: 29 }),
+    'certificate 10.0.0.1:/p/a.crt (CN=x) expires in 29 day(s), on 2026-06-30T21:36:00.000Z: renew it',
+  );
+  assert.match(
+    expiryWarning({
+      host: 'h',
+      path: '/p/b.crt',
+      position: 2,
+      subject: 'CN=y',
+      notAfter: at(-2),
+      daysLeft: -2,
+    }),
+    /^certificate h:\/p\/b\.crt#2 \(CN=y\) expired 2 day\(s\) ago, on /,
+  );
+});
+
+test("the listing script prints every *.crt of the driver's dirs, and its output parses into certificates", async () => {
+  const cas = await makeClusterCas(now, 'ECDSA-P256');
+  const files = await masterPkiFiles(
+    cas,
+    {
+      endpoint: 'apiserver.cluster.local',
+      vip: '10.103.97.2',
+      apiServiceIp: '10.96.0.1',
+      dnsDomain: 'cluster.local',
+      certSANs: [],
+      masters: [{ ip: '10.0.0.1', hostname: 'm0' }],
+    },
+    { ip: '10.0.0.1', hostname: 'm0' },
+    now,
+  );
+  const dir = await mkdtemp(join(tmpdir(), 'berth-cert-list-'));
+  try {
+    await mkdir(join(dir, 'pki', 'etcd'), { recursive: true });
+    await mkdir(join(dir, 'pki', 'deeper'), { recursive: true });
+    await writeFile(join(dir, 'pki', 'apiserver.crt'), files['apiserver.crt'] ?? '');
+    await writeFile(join(dir, 'pki', 'apiserver.key'), files['apiserver.key'] ?? '');
+    await writeFile(
+      join(dir, 'pki', 'bundle.crt'),
+      `${files['front-proxy-client.crt']}${files['front-proxy-ca.crt']}`,
+    );
+    await writeFile(join(dir, 'pki', 'broken.crt'), 'not a certificate\n');
+    await writeFile(join(dir, 'pki', 'deeper', 'ca.crt'), files['ca.crt'] ?? '');
+    await writeFile(join(dir, 'pki', 'etcd', 'server.crt'), files['etcd/server.crt'] ?? '');
+    const dirs = [join(dir, 'pki'), join(dir, 'pki', 'etcd'), join(dir, 'missing')];
+    const out = sh(certificateListScript(dirs));
+    const r = parseCertificateListing('10.0.0.1', out, now);
+    const seen = r.certificates.map(
+      (c) => `${c.path.slice(dir.length)}${c.position ? `#${c.position}` : ''} ${c.subject}`,
+    );
+    assert.deepEqual(seen, [
+      '/pki/apiserver.crt CN=kube-apiserver',
+      '/pki/bundle.crt#1 CN=front-proxy-client',
+      '/pki/bundle.crt#2 CN=front-proxy-ca',
+      '/pki/etcd/server.crt CN=m0',
+    ]);
+    assert.deepEqual(r.unreadable, [
+      { host: '10.0.0.1', path: join(dir, 'pki', 'broken.crt'), error: 'no PEM certificate in it' },
+    ]);
+    const api = r.certificates[0];
+    assert.equal(api?.host, '10.0.0.1');
+    assert.equal(api?.daysLeft, 365);
+    assert.ok(api?.dnsNames.includes('apiserver.cluster.local'));
+    assert.deepEqual(r.certificates[3]?.ipAddresses, ['10.0.0.1', '127.0.0.1', '::1']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -75,7 +75,9 @@ test('1 master + 2 workers: checks and init on master0, then the token and the w
   );
   assert.match(text(w), /printf '%s %s # berth\\n' 10.103.97.2 apiserver.cluster.local/);
   const join = file(w, '/etc/kubernetes/kubeadm-join.yaml').content;
-  assert.deepEqual(outputRefs(join), [{ host: '10.0.0.1', step: 'bootstrap-token', name: 'token' }]);
+  const refs = outputRefs(join);
+  assert.ok(refs.length > 0, 'the token comes from the bootstrap-token step');
+  for (const r of refs) assert.deepEqual(r, { host: '10.0.0.1', step: 'bootstrap-token', name: 'token' });
   const hash = /sha256:[0-9a-f]{64}/.exec(join)?.[0];
   assert.ok(hash, 'the discovery hash of the CA berth made');
   assert.ok(!w.files?.some((f) => f.path.includes('/pki/')), 'no certificate is sent to a worker');

@@ -1,8 +1,7 @@
-import type { DistributionDoc } from '../../clusterfile/documents.js';
 import { InputError } from '../../util/errors.js';
 import type { KubeVersion } from '../kube-version.js';
 import type { PrepareContext } from '../types.js';
-import { type KubeadmConfig, kubeadmConfig } from './config/index.js';
+import { type KubeadmConfig, kubeadmConfig, nodeName } from './config/index.js';
 import type { PkiNames } from './pki/index.js';
 
 // The cluster's kubeadm configuration and certificate names, from the driver's context: the one place that
@@ -23,7 +22,7 @@ export function clusterConfig(ctx: PrepareContext): KubeadmConfig {
   return kubeadmConfig({
     kubeVersion: kubeVersionOf(ctx),
     imageDefaultConfig: ctx.imageDefaultConfig,
-    documents: ctx.distributionConfig as unknown as DistributionDoc[],
+    documents: ctx.distributionConfig,
     endpoint: { domain: ctx.apiServerDomain, port: ctx.apiPort },
     vip: ctx.vip,
     masters: ctx.masters,
@@ -40,12 +39,7 @@ export function pkiNames(ctx: PrepareContext, config: KubeadmConfig): PkiNames {
     apiServiceIp: config.apiServiceIp,
     dnsDomain: config.dnsDomain,
     certSANs: config.certSANs,
-    masters: ctx.masters.map((m) => ({ ip: m.ip, hostname: nodeNameOf(m) })),
+    masters: ctx.masters.map((m) => ({ ip: m.ip, hostname: nodeName(m) })),
     kubeMinor: kubeVersionOf(ctx).minor,
   };
-}
-
-/** The Node name kubeadm registers for a host: its hostname, lower-cased as kubeadm does. */
-export function nodeNameOf(host: { ip: string; hostname?: string }): string {
-  return (host.hostname || host.ip).toLowerCase();
 }

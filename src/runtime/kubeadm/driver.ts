@@ -7,7 +7,7 @@
 import { withServer } from '../kubeconfig-server.js';
 import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
 import { initSteps, joinMasterSteps, master0 } from './control-plane.js';
-import { adminConf } from './host-paths.js';
+import { adminConf, pkiDir } from './host-paths.js';
 import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
 import { kubeadmResetPaths, resetAction } from './reset.js';
 import { type KubeadmState, prepareKubeadm } from './state.js';
@@ -26,6 +26,7 @@ const defaults: RuntimeDefaults = {
     'KubeProxyConfiguration',
   ],
   resetPaths: kubeadmResetPaths,
+  certificateDirs: [pkiDir, `${pkiDir}/etcd`],
 };
 
 export const kubeadmRuntime: Runtime<KubeadmState> = {

@@ -1,7 +1,7 @@
 import { shellQuote } from '../../util/shell.js';
 import { removeNodeCommand } from '../remove-node.js';
 import type { ClusterHost, HostStep } from '../types.js';
-import { nodeNameOf } from './cluster-config.js';
+import { nodeName } from './config/index.js';
 import { type KubeadmContext, master0 } from './control-plane.js';
 import { clusterDirOf, pkiDir } from './host-paths.js';
 import { kubectlCommand } from './kubeadm-command.js';
@@ -17,7 +17,7 @@ function removeNodeStep(ctx: KubeadmContext, via: ClusterHost, host: ClusterHost
     id: `remove-node-${host.ip}`,
     always: true,
     description: `drain and delete node ${host.ip} through ${via.ip}`,
-    commands: [removeNodeCommand(kubectlCommand(clusterDirOf(ctx.rootfsDir)), host, nodeNameOf(host))],
+    commands: [removeNodeCommand(kubectlCommand(clusterDirOf(ctx.rootfsDir)), host, nodeName(host))],
   };
 }
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import { log } from '../../util/log.js';
 import type { PrepareContext } from '../types.js';
-import { clusterConfig, kubeVersionOf, nodeNameOf, pkiNames } from './cluster-config.js';
+import { clusterConfig, kubeVersionOf, pkiNames } from './cluster-config.js';
+import { nodeName } from './config/index.js';
 import {
   type ClusterCas,
   makeClusterCas,
@@ -51,6 +53,7 @@ export async function prepareKubeadm(
   const version = kubeVersionOf(ctx);
   // renders and validates every document (version, fields, address overlaps) before any host is touched
   const config = clusterConfig(ctx);
+  for (const w of config.warnings) log.warn(w);
   if (ctx.masters.length === 0) throw new Error('a kubeadm cluster needs at least one master');
   const cas = previous?.cas ?? (await makeClusterCas(now));
   const names = pkiNames(ctx, config);
@@ -65,13 +68,13 @@ export async function prepareKubeadm(
   for (const m of ctx.masters) {
     const kept = reuse ? previous?.masters[m.ip] : undefined;
     masters[m.ip] = kept ?? {
-      pki: await masterPkiFiles(cas, names, { ip: m.ip, hostname: nodeNameOf(m) }, now),
+      pki: await masterPkiFiles(cas, names, { ip: m.ip, hostname: nodeName(m) }, now),
       kubeconfigs: await masterKubeconfigs(
         cas,
         {
           clusterName: 'kubernetes',
           server: endpointUrl(ctx),
-          nodeName: nodeNameOf(m),
+          nodeName: nodeName(m),
           kubeMinor: version.minor,
         },
         now,

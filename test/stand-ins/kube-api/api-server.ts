@@ -286,7 +286,16 @@ export class KubeApiServer {
         `${t.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
       );
     }
-    if (!NAME_RE.test(meta.name) || meta.name.length > 253) {
+    if (t.group === 'rbac.authorization.k8s.io') {
+      // RBAC objects are named by path segment rules (kubeadm's "kubeadm:get-nodes", "system:node-bootstrapper").
+      if (['.', '..'].includes(meta.name) || /[/%]/.test(meta.name)) {
+        throw new ApiError(
+          422,
+          'Invalid',
+          `${t.kind}.rbac.authorization.k8s.io "${meta.name}" is invalid: metadata.name: Invalid value: "${meta.name}": may not be '.', '..' or contain '/' or '%'`,
+        );
+      }
+    } else if (!NAME_RE.test(meta.name) || meta.name.length > 253) {
       throw new ApiError(
         422,
         'Invalid',

@@ -13,6 +13,8 @@ export interface KubeconfigSpec {
   user: string;
   clientCert?: { cert: string; key: string };
   token?: string;
+  /** A PEM file holding the client certificate and key (the kubelet's rotated pair). */
+  clientPemFile?: string;
 }
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -24,6 +26,10 @@ export function kubeconfigYaml(k: KubeconfigSpec): string {
     user['client-key-data'] = b64(k.clientCert.key);
   }
   if (k.token) user.token = k.token;
+  if (k.clientPemFile) {
+    user['client-certificate'] = k.clientPemFile;
+    user['client-key'] = k.clientPemFile;
+  }
   const context = `${k.user}@${k.clusterName}`;
   return toYaml({
     apiVersion: 'v1',

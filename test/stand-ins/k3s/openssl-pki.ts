@@ -118,3 +118,55 @@ export function signLeaf(ca: CertPair, spec: LeafSpec): Promise<CertPair> {
     return { cert: await readFile(join(dir, 'leaf.crt'), 'utf8'), key };
   });
 }
+
+/** A certificate signing request for `key` (what a kubelet sends in its TLS bootstrap). */
+export function newCsr(key: string, cn: string, org?: string): Promise<string> {
+  return withWorkDir(async (dir) => {
+    await writeFile(join(dir, 'leaf.key'), key, { mode: 0o600 });
+    await runOpenssl([
+      'req',
+      '-config',
+      join(dir, 'openssl.cnf'),
+      '-new',
+      '-key',
+      join(dir, 'leaf.key'),
+      '-subj',
+      subject(cn, org),
+      '-out',
+      join(dir, 'leaf.csr'),
+    ]);
+    return readFile(join(dir, 'leaf.csr'), 'utf8');
+  });
+}
+
+/** Signs a CSR's subject and key as a client certificate for a year (the CSR signing controller's work). */
+export function signCsr(ca: CertPair, csrPem: string): Promise<string> {
+  return withWorkDir(async (dir) => {
+    await writeFile(join(dir, 'ca.crt'), ca.cert);
+    await writeFile(join(dir, 'ca.key'), ca.key, { mode: 0o600 });
+    await writeFile(join(dir, 'leaf.csr'), csrPem);
+    await writeFile(
+      join(dir, 'ext.cnf'),
+      'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+    );
+    await runOpenssl([
+      'x509',
+      '-req',
+      '-in',
+      join(dir, 'leaf.csr'),
+      '-CA',
+      join(dir, 'ca.crt'),
+      '-CAkey',
+      join(dir, 'ca.key'),
+      '-set_serial',
+      `0x${randomBytes(8).toString('hex')}`,
+      '-days',
+      '365',
+      '-extfile',
+      join(dir, 'ext.cnf'),
+      '-out',
+      join(dir, 'leaf.crt'),
+    ]);
+    return readFile(join(dir, 'leaf.crt'), 'utf8');
+  });
+}

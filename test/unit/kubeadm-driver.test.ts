@@ -54,8 +54,17 @@ test('1 master + 2 workers: checks and init on master0, then the token and the w
   assert.ok(fresh.indexOf('kubeadm reset -f') < fresh.indexOf('cp -a'), 'leftovers reset before the upload');
   assert.match(file(step, '/etc/kubernetes/kubeadm-init.yaml').content, new RegExp(ctx.state.bootstrapToken));
   assert.match(
-    file(step, '/etc/berth/services/kubelet.run.new').content,
-    /exec \/usr\/bin\/kubelet --bootstrap-kubeconfig/,
+    all,
+    /exec \/usr\/bin\/kubelet --bootstrap-kubeconfig=\/etc\/kubernetes\/bootstrap-kubelet.conf/,
+  );
+  assert.match(
+    all,
+    /systemctl cat kubelet.service/,
+    "the image's kubelet unit is used when it installed one",
+  );
+  assert.ok(
+    !step.files?.some((f) => f.path.startsWith('/etc/berth/services/')),
+    'service files only where used',
   );
   assert.deepEqual(step.inputs, { init: '10.0.0.1', version: 'v1.29.3' });
   assert.equal(kubeadmRuntime.joinMasters(ctx, []).length, 0, 'one master: nothing to join');
@@ -133,9 +142,9 @@ test('3 masters + 2 workers: control-plane joins one at a time through master0, 
 function recordingRunner(ran: string[]): HostRunner {
   return {
     async run(host, script, onLine) {
-      const kind = script.includes('kubeadm init')
+      const kind = script.includes('kubeadm init --config')
         ? 'init'
-        : script.includes('kubeadm join')
+        : script.includes('kubeadm join --config')
           ? 'join'
           : script.includes('bootstrap-token-')
             ? 'token'

@@ -1,6 +1,6 @@
 import type { HostAction } from '../../host/action.js';
 import { setHostsEntry } from '../../host/etc-hosts.js';
-import { installService, stopService } from '../../host/services.js';
+import { stopService } from '../../host/services.js';
 import { mirrorSecrets } from '../../registry/mirrors.js';
 import { shellQuote } from '../../util/shell.js';
 import { stepOutput } from '../step-output.js';
@@ -18,7 +18,7 @@ import {
   manifestsDir,
   stagingDirOf,
 } from './host-paths.js';
-import { installProgramsAction, kubeletService } from './host-setup.js';
+import { installProgramsAction, kubeletService, kubeletStartCommand } from './host-setup.js';
 import { kubeadmCommand, kubectlCommand, waitForApiCommand } from './kubeadm-command.js';
 import { caCertHash } from './pki/index.js';
 import type { KubeadmState } from './state.js';
@@ -72,10 +72,6 @@ ${kubeadmCommand('reset -f')}
 fi`;
 }
 
-function kubeletStart(): HostAction {
-  return installService(kubeletService);
-}
-
 /** `kubeadm init`'s phases berth did itself: certificates and the control-plane kubeconfigs. */
 export function skippedInitPhases(minor: number): string[] {
   return [
@@ -109,7 +105,6 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
   const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const kubectl = kubectlCommand(clusterDir);
-  const kubelet = kubeletStart();
   const init = merge(
     {
       host: m0.ip,
@@ -126,18 +121,17 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
         files: [
           ...masterUploadFiles(ctx.state, m0.ip, ctx.rootfsDir),
           { path: initConfigFile, content: config.initConfig(m0, ctx.state.bootstrapToken), mode: 0o600 },
-          ...(kubelet.files ?? []),
         ],
         commands: [
           ...namesCommands(ctx, m0.ip),
           `if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 else
 ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 ${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
 fi`,
           waitForApiCommand(
@@ -190,7 +184,6 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
   const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const local = kubectlCommand(clusterDir, `https://${host.ip}:${ctx.apiPort}`);
-  const kubelet = kubeletStart();
   const joinConfig = config.joinConfig(host, {
     controlPlane: true,
     token: joinToken(ctx),
@@ -213,7 +206,6 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
         files: [
           ...masterUploadFiles(ctx.state, host.ip, ctx.rootfsDir),
           { path: joinConfigFile, content: joinConfig, mode: 0o600 },
-          ...(kubelet.files ?? []),
         ],
         commands: [
           // the join reaches the cluster through master0; afterwards the master serves the name itself
@@ -221,11 +213,11 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
           `if [ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "${host.ip} already serves the control plane; kubeadm join is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 else
 ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
 fi`,
           waitForApiCommand(

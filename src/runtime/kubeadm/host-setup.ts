@@ -1,6 +1,6 @@
 import type { HostAction } from '../../host/action.js';
 import { rememberIfAbsent } from '../../host/created-paths.js';
-import type { ServiceSpec } from '../../host/services.js';
+import { installService, type ServiceSpec, servicePaths, writeFileCommand } from '../../host/services.js';
 import { shellQuote } from '../../util/shell.js';
 import {
   binDir,
@@ -59,3 +59,24 @@ if [ -f ${kubeletFlagsEnv} ]; then . ${kubeletFlagsEnv}; fi
 if [ -f /etc/default/kubelet ]; then . /etc/default/kubelet; fi`,
   command: `${binDir}/kubelet --bootstrap-kubeconfig=${bootstrapKubeletConf} --kubeconfig=${kubeletConf} --config=${kubeletConfig} $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS`,
 };
+
+/**
+ * Starts the kubelet before kubeadm runs: through the unit the image's init hook installed, when it did
+ * (the sealos images ship kubelet.service and kubeadm's drop-in), else as berth's own service. berth's
+ * files are written by the command, so a host using the image's unit gets none of them.
+ */
+export function kubeletStartCommand(): string {
+  const service = installService(kubeletService);
+  const own = [
+    ...(service.files ?? []).map((f) => writeFileCommand(f.path, f.content, f.mode)),
+    ...(service.commands ?? []),
+  ];
+  const runFile = servicePaths(kubeletService.name).runFile;
+  return `if [ -d /run/systemd/system ] && [ ! -f ${runFile} ] && systemctl cat kubelet.service >/dev/null 2>&1; then
+echo "starting the kubelet unit the image installed"
+systemctl enable kubelet >/dev/null 2>&1 || :
+systemctl start kubelet
+else
+${own.join('\n')}
+fi`;
+}

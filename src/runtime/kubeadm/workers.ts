@@ -1,7 +1,6 @@
 import type { HostAction } from '../../host/action.js';
 import { installBalancer } from '../../host/balancer.js';
 import { setHostsEntry } from '../../host/etc-hosts.js';
-import { installService } from '../../host/services.js';
 import { mirrorSecrets } from '../../registry/mirrors.js';
 import type { ClusterHost, HostStep } from '../types.js';
 import { clusterConfig, kubeVersionOf } from './cluster-config.js';
@@ -15,7 +14,7 @@ import {
 } from './control-plane.js';
 import { hostChecksStep } from './host-checks.js';
 import { joinConfigFile, kubeletConf } from './host-paths.js';
-import { installProgramsAction, kubeletService } from './host-setup.js';
+import { installProgramsAction, kubeletStartCommand } from './host-setup.js';
 import { kubeadmCommand } from './kubeadm-command.js';
 import { caCertHash } from './pki/index.js';
 
@@ -36,7 +35,6 @@ export function nodeBalancingAction(ctx: KubeadmContext, node: ClusterHost): Hos
 
 function joinWorkerStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
   const config = clusterConfig(ctx);
-  const kubelet = installService(kubeletService);
   const lb = nodeBalancingAction(ctx, host);
   const programs = installProgramsAction(ctx.rootfsDir);
   const joinConfig = config.joinConfig(host, {
@@ -51,21 +49,17 @@ function joinWorkerStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
     description: `join worker ${host.ip} through its API balancer`,
     // the masters and the token change without making a joined worker join again
     inputs: { joinWorker: host.ip, version: kubeVersionOf(ctx).text },
-    files: [
-      ...(lb.files ?? []),
-      { path: joinConfigFile, content: joinConfig, mode: 0o600 },
-      ...(kubelet.files ?? []),
-    ],
+    files: [...(lb.files ?? []), { path: joinConfigFile, content: joinConfig, mode: 0o600 }],
     commands: [
       setHostsEntry(ctx.registry.hostIp, ctx.registry.domain),
       ...(lb.commands ?? []),
       ...(programs.commands ?? []),
       `if [ -s ${kubeletConf} ]; then
 echo "${host.ip} has joined already; kubeadm join is not run again"
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 else
 ${resetLeftoversCommand()}
-${(kubelet.commands ?? []).join('\n')}
+${kubeletStartCommand()}
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
 fi`,
     ],

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { buildExampleImage } from '../../examples/example-image.js';
+import { buildExampleImage, type ExampleDistribution } from '../../examples/example-image.js';
 import type { HostInit, Sandbox, SandboxHost } from '../../src/sandbox/index.js';
 import { withSandbox } from './sandbox.js';
 
@@ -33,7 +33,13 @@ export interface ClusterSetup {
  */
 export async function setupCluster(
   t: TestContext,
-  opts: { sandbox: string; hosts: number; init?: HostInit },
+  opts: {
+    sandbox: string;
+    hosts: number;
+    init?: HostInit;
+    /** The example image to build: the k3s one as imageRef (default) or another under `tag`. */
+    image?: { tag: string; distribution: ExampleDistribution };
+  },
 ): Promise<ClusterSetup> {
   const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
   process.env.BERTH_HOME = home;
@@ -50,7 +56,11 @@ export async function setupCluster(
   });
   try {
     const started = Date.now();
-    await buildExampleImage({ tag: imageRef, workDir: join(home, 'build') });
+    await buildExampleImage({
+      tag: opts.image?.tag ?? imageRef,
+      workDir: join(home, 'build'),
+      ...(opts.image ? { distribution: opts.image.distribution } : {}),
+    });
     console.log(`example image built in ${Date.now() - started} ms`);
     const sb = await withSandbox(t, {
       name: opts.sandbox,

@@ -101,7 +101,7 @@ imageRepository: registry.example:5000
 apiServer:
   certSANs: [api.example.com]
   extraArgs:
-    audit-log-maxage: "30"
+    audit-log-maxage: 30
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -123,7 +123,7 @@ maxPods: 200
   assert.equal(config.serviceSubnet, '10.96.0.0/16', 'image over berth');
   assert.equal(cluster.imageRepository, 'registry.example:5000', 'Clusterfile over image over input');
   assert.deepEqual(cluster.apiServer.extraArgs, {
-    'audit-log-maxage': '30',
+    'audit-log-maxage': '30', // a string, as kubeadm's map[string]string takes it
     'audit-log-path': '/var/log/kubernetes/audit.log',
   });
   assert.deepEqual(config.certSANs, [

@@ -77,10 +77,31 @@ function toV1beta4(doc: DistributionDoc, object: Obj): unknown {
   return undefined;
 }
 
+function argsAsStrings(holder: unknown, key: string): void {
+  if (!isObj(holder)) return;
+  const args = holder[key];
+  if (isObj(args))
+    for (const name of Object.keys(args)) args[name] = args[name] === null ? '' : String(args[name]);
+  if (Array.isArray(args))
+    for (const arg of args) if (isObj(arg) && arg.value !== undefined) arg.value = String(arg.value ?? '');
+}
+
+/**
+ * Flag values as the strings kubeadm's types hold: YAML reads `max-pods: 110` as a number, which kubeadm's
+ * strict decoding would refuse.
+ */
+function stringArgs(object: Obj): void {
+  for (const component of ['apiServer', 'controllerManager', 'scheduler'])
+    argsAsStrings(object[component], 'extraArgs');
+  if (isObj(object.etcd)) argsAsStrings(object.etcd.local, 'extraArgs');
+  argsAsStrings(object.nodeRegistration, 'kubeletExtraArgs');
+}
+
 /** `doc`, declared in `from`, as a document of `to`; the input is left as it was. */
 export function convertDocument(doc: DistributionDoc, from: KubeadmApi, to: TargetApi): Converted {
-  if (from === to) return { doc };
   const object = structuredClone(doc.object);
+  stringArgs(object);
+  if (from === to) return { doc: { ...doc, object } };
   if (from === 'v1beta2') toV1beta3(doc, object);
   const controlPlaneTimeout = to === 'v1beta4' ? toV1beta4(doc, object) : undefined;
   const apiVersion = `${kubeadmGroup}/${to}`;

@@ -68,7 +68,35 @@ apiServer:
   timeoutForControlPlane: 4m0s
 `,
     (line) =>
-      `Clusterfile:${line('timeoutForControlPlane')}: ClusterConfiguration field apiServer.timeoutForControlPlane is not in kubeadm.k8s.io/v1beta4`,
+      `Clusterfile:${line('timeoutForControlPlane')}: ClusterConfiguration field apiServer.timeoutForControlPlane is not in kubeadm.k8s.io/v1beta4; did you mean InitConfiguration/JoinConfiguration timeouts.controlPlaneComponentHealthCheck?`,
+  );
+  refuses(
+    'v1.31.0',
+    `apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  timeout: 4m0s
+`,
+    (line) =>
+      `Clusterfile:${line('timeout:')}: JoinConfiguration field discovery.timeout is not in kubeadm.k8s.io/v1beta4; did you mean timeouts.discovery?`,
+  );
+  refuses(
+    'v1.29.3',
+    `apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+podSubnet: 10.244.0.0/16
+`,
+    (line) =>
+      `Clusterfile:${line('podSubnet')}: ClusterConfiguration field podSubnet is not in kubeadm.k8s.io/v1beta3; did you mean networking.podSubnet?`,
+  );
+  refuses(
+    'v1.29.3',
+    `apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+criSocket: unix:///run/containerd/containerd.sock
+`,
+    (line) =>
+      `Clusterfile:${line('criSocket')}: InitConfiguration field criSocket is not in kubeadm.k8s.io/v1beta3; did you mean nodeRegistration.criSocket?`,
   );
   refuses(
     'v1.31.0',

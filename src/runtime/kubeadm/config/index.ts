@@ -1,4 +1,5 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
+import { isMapping } from '../../../util/mapping.js';
 import type { KubeVersion } from '../../kube-version.js';
 import type { ClusterHost } from '../../types.js';
 import { targetApi } from './api-version.js';
@@ -60,12 +61,6 @@ export interface KubeadmConfig {
   joinConfig(host: ClusterHost, join: JoinParams): string;
 }
 
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Throws InputError naming file:line, document kind and field for a field not in the API. */
 export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
   const api = targetApi(input.kubeVersion);
@@ -73,7 +68,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
   const merged = mergeLayers({ ...input, cgroupDriver: clusterCgroupDriver }, api);
   const { docs } = merged;
   const cluster = docs.ClusterConfiguration;
-  const networking = isObj(cluster.networking) ? cluster.networking : {};
+  const networking = isMapping(cluster.networking) ? cluster.networking : {};
   const podSubnet = String(networking.podSubnet);
   const serviceSubnet = String(networking.serviceSubnet);
   checkNetworks({
@@ -86,7 +81,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
       serviceSubnet: merged.origin('ClusterConfiguration', ['networking', 'serviceSubnet']),
     },
   });
-  const apiServer = isObj(cluster.apiServer) ? cluster.apiServer : {};
+  const apiServer = isMapping(cluster.apiServer) ? cluster.apiServer : {};
   const certSANs = Array.isArray(apiServer.certSANs) ? apiServer.certSANs.map(String) : [];
   const port = input.endpoint.port;
 
@@ -102,7 +97,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
     initConfig(master, bootstrapToken) {
       const init = structuredClone(docs.InitConfiguration);
       const tokens = Array.isArray(init.bootstrapTokens) ? init.bootstrapTokens : [];
-      const first = isObj(tokens[0]) ? tokens[0] : {};
+      const first = isMapping(tokens[0]) ? tokens[0] : {};
       init.bootstrapTokens = [{ ...first, token: bootstrapToken, ttl: first.ttl ?? '24h0m0s' }];
       init.nodeRegistration = nodeRegistration(init.nodeRegistration, {
         api,
@@ -115,7 +110,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
     joinConfig(host, join) {
       const doc = structuredClone(docs.JoinConfiguration);
       doc.nodeRegistration = nodeRegistration(doc.nodeRegistration, { api, host, clusterCgroupDriver });
-      const discovery = isObj(doc.discovery) ? doc.discovery : {};
+      const discovery = isMapping(doc.discovery) ? doc.discovery : {};
       doc.discovery = {
         ...(discovery.timeout === undefined ? {} : { timeout: discovery.timeout }),
         bootstrapToken: {

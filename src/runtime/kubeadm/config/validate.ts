@@ -1,6 +1,7 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
 import { formatPath } from '../../../clusterfile/positions.js';
 import { InputError } from '../../../util/errors.js';
+import { isMapping } from '../../../util/mapping.js';
 import {
   type KubeadmApi,
   kubeadmApis,
@@ -37,10 +38,6 @@ const movedInV1beta4: Record<string, string> = {
     'InitConfiguration/JoinConfiguration timeouts.controlPlaneComponentHealthCheck',
   'discovery.timeout': 'timeouts.discovery',
 };
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);

@@ -272,6 +272,17 @@ test('init: the node, CRI socket, addresses and token of the master; join: disco
   assert.equal(init.nodeRegistration.criSocket, 'unix:///run/containerd/containerd.sock');
   assert.deepEqual(init.localAPIEndpoint, { advertiseAddress: '10.0.0.1', bindPort: 6443 });
   assert.deepEqual(init.bootstrapTokens, [{ token, ttl: '24h0m0s' }]);
+  const ownTokens = clusterfileDocs(`apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - { token: zzzzzz.zzzzzzzzzzzzzzzz, ttl: 1h0m0s }
+`);
+  assert.deepEqual(
+    byKind(kubeadmConfig(input('v1.31.1', { documents: ownTokens })).initConfig(masters[0]!, token))
+      .InitConfiguration!.bootstrapTokens,
+    [{ token, ttl: '24h0m0s' }],
+    "berth's token only, for the day berth counts on",
+  );
   assert.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '10.0.0.1' }]);
 
   const cp = parse(

@@ -14,6 +14,9 @@ import { defaultCgroupDriver, nodeRegistration, yamlDocuments } from './render.j
 export { checkNetworks, type NetworkInput } from './networks.js';
 export { nodeName } from './render.js';
 
+/** The lifetime of the bootstrap token of `initConfig` (kubeadm's default). */
+export const bootstrapTokenTtl = '24h0m0s';
+
 export interface KubeadmConfigInput {
   /** The image's; older than 1.22 is refused (InputError, one line). */
   kubeVersion: KubeVersion;
@@ -55,7 +58,7 @@ export interface KubeadmConfig {
   apiServiceIp: string;
   /** Fields of the image's kubelet/kube-proxy documents that were left out, one line each, to log. */
   warnings: string[];
-  /** YAML documents for `kubeadm init --config` on the first master. */
+  /** YAML documents for `kubeadm init --config` on the first master; the token lives `bootstrapTokenTtl`. */
   initConfig(master: ClusterHost, bootstrapToken: string): string;
   /** YAML documents for `kubeadm join --config` on a joining host. */
   joinConfig(host: ClusterHost, join: JoinParams): string;
@@ -96,9 +99,9 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
     warnings: merged.warnings,
     initConfig(master, bootstrapToken) {
       const init = structuredClone(docs.InitConfiguration);
-      const tokens = Array.isArray(init.bootstrapTokens) ? init.bootstrapTokens : [];
-      const first = isMapping(tokens[0]) ? tokens[0] : {};
-      init.bootstrapTokens = [{ ...first, token: bootstrapToken, ttl: first.ttl ?? '24h0m0s' }];
+      // berth's token alone, for kubeadm's default day: berth replaces it before it runs out, which a
+      // ttl or expiry of the user's own would make berth misjudge.
+      init.bootstrapTokens = [{ token: bootstrapToken, ttl: bootstrapTokenTtl }];
       init.nodeRegistration = nodeRegistration(init.nodeRegistration, {
         api,
         host: master,

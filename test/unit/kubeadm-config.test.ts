@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { kubeadmConfig } from '../../src/runtime/kubeadm/config/index.js';
+import { stepOutput } from '../../src/runtime/step-output.js';
 import { InputError } from '../../src/util/errors.js';
 import { lineContaining } from '../helpers/clusterfile-sample.js';
 import {
@@ -303,6 +304,10 @@ bootstrapTokens:
     bootstrapToken: { apiServerEndpoint: '10.0.0.1:6443', token, caCertHashes: [join.caCertHash] },
     tlsBootstrapToken: token,
   });
+  const placeholder = stepOutput('10.0.0.1', 'bootstrap-token', 'token');
+  const text = config.joinConfig(nodes[0]!, { ...join, token: placeholder });
+  assert.equal(text.split(placeholder).length, 3, 'a step output placeholder is written verbatim, twice');
+  assert.equal(parse(text.replaceAll(placeholder, token)).discovery.tlsBootstrapToken, token);
   const worker = parse(config.joinConfig(nodes[0]!, join));
   assert.equal(worker.controlPlane, undefined);
   assert.equal(worker.nodeRegistration.name, '10.0.0.5', 'no hostname known: the address, as in the pki');

@@ -68,7 +68,35 @@ apiServer:
   timeoutForControlPlane: 4m0s
 `,
     (line) =>
-      `Clusterfile:${line('timeoutForControlPlane')}: ClusterConfiguration field apiServer.timeoutForControlPlane is not in kubeadm.k8s.io/v1beta4`,
+      `Clusterfile:${line('timeoutForControlPlane')}: ClusterConfiguration field apiServer.timeoutForControlPlane is not in kubeadm.k8s.io/v1beta4; did you mean InitConfiguration/JoinConfiguration timeouts.controlPlaneComponentHealthCheck?`,
+  );
+  refuses(
+    'v1.31.0',
+    `apiVersion: kubeadm.k8s.io/v1beta4
+kind: JoinConfiguration
+discovery:
+  timeout: 4m0s
+`,
+    (line) =>
+      `Clusterfile:${line('timeout:')}: JoinConfiguration field discovery.timeout is not in kubeadm.k8s.io/v1beta4; did you mean timeouts.discovery?`,
+  );
+  refuses(
+    'v1.29.3',
+    `apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+podSubnet: 10.244.0.0/16
+`,
+    (line) =>
+      `Clusterfile:${line('podSubnet')}: ClusterConfiguration field podSubnet is not in kubeadm.k8s.io/v1beta3; did you mean networking.podSubnet?`,
+  );
+  refuses(
+    'v1.29.3',
+    `apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+criSocket: unix:///run/containerd/containerd.sock
+`,
+    (line) =>
+      `Clusterfile:${line('criSocket')}: InitConfiguration field criSocket is not in kubeadm.k8s.io/v1beta3; did you mean nodeRegistration.criSocket?`,
   );
   refuses(
     'v1.31.0',
@@ -139,7 +167,7 @@ networking:
   podSubnet: 10.96.0.0/12
 `,
     (line) =>
-      `Clusterfile:${line('podSubnet')}: networking.podSubnet 10.96.0.0/12 overlaps networking.serviceSubnet 10.96.0.0/22; give pods and services ranges apart`,
+      `Clusterfile:${line('podSubnet')}: networking.podSubnet 10.96.0.0/12 overlaps berth's default networking.serviceSubnet 10.96.0.0/22; set ClusterConfiguration networking.podSubnet and serviceSubnet in the Clusterfile to ranges apart`,
   );
 });
 
@@ -152,7 +180,7 @@ networking:
   podSubnet: 10.0.0.0/16
 `,
     (line) =>
-      `Clusterfile:${line('podSubnet')}: networking.podSubnet 10.0.0.0/16 contains host 10.0.0.1; pick a podSubnet that no host address or VIP is in`,
+      `Clusterfile:${line('podSubnet')}: networking.podSubnet 10.0.0.0/16 contains host 10.0.0.1; set ClusterConfiguration networking.podSubnet in the Clusterfile to a range that holds no host address or VIP`,
   );
   refuses(
     'v1.29.3',
@@ -162,7 +190,7 @@ networking:
   serviceSubnet: 10.103.0.0/16
 `,
     (line) =>
-      `Clusterfile:${line('serviceSubnet')}: networking.serviceSubnet 10.103.0.0/16 contains the VIP 10.103.97.2; pick a serviceSubnet that no host address or VIP is in`,
+      `Clusterfile:${line('serviceSubnet')}: networking.serviceSubnet 10.103.0.0/16 contains the VIP 10.103.97.2; set ClusterConfiguration networking.serviceSubnet in the Clusterfile to a range that holds no host address or VIP`,
   );
   refuses(
     'v1.29.3',
@@ -186,17 +214,25 @@ test('checkNetworks: berth defaults, dual-stack entries, the VIP on a host', () 
   checkNetworks({ ...plan, podSubnet: '100.64.0.0/10,fd00:10::/56' });
   assert.throws(() => checkNetworks({ ...plan, podSubnet: '192.168.0.0/16' }), {
     message:
-      'networking.podSubnet 192.168.0.0/16 contains host 192.168.1.10; pick a podSubnet that no host address or VIP is in',
+      "berth's default networking.podSubnet 192.168.0.0/16 contains host 192.168.1.10; set ClusterConfiguration networking.podSubnet in the Clusterfile to a range that holds no host address or VIP",
   });
-  assert.throws(() => checkNetworks({ ...plan, serviceSubnet: '100.127.0.0/16' }), {
-    message:
-      'networking.podSubnet 100.64.0.0/10 overlaps networking.serviceSubnet 100.127.0.0/16; give pods and services ranges apart',
-  });
+  assert.throws(
+    () =>
+      checkNetworks({
+        ...plan,
+        serviceSubnet: '100.127.0.0/16',
+        origin: { serviceSubnet: 'image:etc/kubeadm.yml:16' },
+      }),
+    {
+      message:
+        "image:etc/kubeadm.yml:16: networking.serviceSubnet 100.127.0.0/16 overlaps berth's default networking.podSubnet 100.64.0.0/10; set ClusterConfiguration networking.podSubnet and serviceSubnet in the Clusterfile to ranges apart",
+    },
+  );
   assert.throws(() => checkNetworks({ ...plan, vip: '192.168.1.11' }), {
     message:
       "the VIP 192.168.1.11 is the address of host 192.168.1.11; the API balancer needs an address of its own (the image's vip label or defaultVIP env)",
   });
   assert.throws(() => checkNetworks({ ...plan, serviceSubnet: 'fd00::/108' }), {
-    message: 'networking.serviceSubnet "fd00::/108" has no IPv4 range; berth needs one',
+    message: `berth's default networking.serviceSubnet "fd00::/108" has no IPv4 range; berth needs one`,
   });
 });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { parse, parseAllDocuments } from 'yaml';
 import { kubeadmConfig } from '../../src/runtime/kubeadm/config/index.js';
+import { stepOutput } from '../../src/runtime/step-output.js';
 import { InputError } from '../../src/util/errors.js';
 import { lineContaining } from '../helpers/clusterfile-sample.js';
 import {
@@ -101,7 +102,7 @@ imageRepository: registry.example:5000
 apiServer:
   certSANs: [api.example.com]
   extraArgs:
-    audit-log-maxage: "30"
+    audit-log-maxage: 30
 ---
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
@@ -123,7 +124,7 @@ maxPods: 200
   assert.equal(config.serviceSubnet, '10.96.0.0/16', 'image over berth');
   assert.equal(cluster.imageRepository, 'registry.example:5000', 'Clusterfile over image over input');
   assert.deepEqual(cluster.apiServer.extraArgs, {
-    'audit-log-maxage': '30',
+    'audit-log-maxage': '30', // a string, as kubeadm's map[string]string takes it
     'audit-log-path': '/var/log/kubernetes/audit.log',
   });
   assert.deepEqual(config.certSANs, [
@@ -272,6 +273,17 @@ test('init: the node, CRI socket, addresses and token of the master; join: disco
   assert.equal(init.nodeRegistration.criSocket, 'unix:///run/containerd/containerd.sock');
   assert.deepEqual(init.localAPIEndpoint, { advertiseAddress: '10.0.0.1', bindPort: 6443 });
   assert.deepEqual(init.bootstrapTokens, [{ token, ttl: '24h0m0s' }]);
+  const ownTokens = clusterfileDocs(`apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+bootstrapTokens:
+  - { token: zzzzzz.zzzzzzzzzzzzzzzz, ttl: 1h0m0s }
+`);
+  assert.deepEqual(
+    byKind(kubeadmConfig(input('v1.31.1', { documents: ownTokens })).initConfig(masters[0]!, token))
+      .InitConfiguration!.bootstrapTokens,
+    [{ token, ttl: '24h0m0s' }],
+    "berth's token only, for the day berth counts on",
+  );
   assert.deepEqual(init.nodeRegistration.kubeletExtraArgs, [{ name: 'node-ip', value: '10.0.0.1' }]);
 
   const cp = parse(
@@ -292,6 +304,10 @@ test('init: the node, CRI socket, addresses and token of the master; join: disco
     bootstrapToken: { apiServerEndpoint: '10.0.0.1:6443', token, caCertHashes: [join.caCertHash] },
     tlsBootstrapToken: token,
   });
+  const placeholder = stepOutput('10.0.0.1', 'bootstrap-token', 'token');
+  const text = config.joinConfig(nodes[0]!, { ...join, token: placeholder });
+  assert.equal(text.split(placeholder).length, 3, 'a step output placeholder is written verbatim, twice');
+  assert.equal(parse(text.replaceAll(placeholder, token)).discovery.tlsBootstrapToken, token);
   const worker = parse(config.joinConfig(nodes[0]!, join));
   assert.equal(worker.controlPlane, undefined);
   assert.equal(worker.nodeRegistration.name, '10.0.0.5', 'no hostname known: the address, as in the pki');

@@ -36,9 +36,16 @@ function ctx(over: Partial<RuntimeContext<K3sState>> = {}): RuntimeContext<K3sSt
         apiVersion: 'apps.berth.io/v1alpha1',
         distribution: 'k3s',
         object: {
-          'cluster-cidr': '10.50.0.0/16',
-          'tls-san': ['extra.example'],
-          'kubelet-arg': ['max-pods=50'],
+          apiVersion: 'apps.berth.io/v1alpha1',
+          kind: 'K3sConfig',
+          spec: {
+            server: {
+              'cluster-cidr': '10.50.0.0/16',
+              'tls-san': ['extra.example'],
+              'kubelet-arg': ['max-pods=50'],
+            },
+            agent: { 'kubelet-arg': ['max-pods=50'] },
+          },
         },
         file: 'Clusterfile',
         line: 20,
@@ -67,7 +74,9 @@ test('config.yaml merge: image defaults < Clusterfile < berth keys; only v1.28 k
     k3sConfigYaml({
       role: 'server',
       imageDefaultConfig: ctx().imageDefaultConfig,
-      distributionConfig: ctx().distributionConfig.map((d) => d.object),
+      distributionConfig: [
+        { 'cluster-cidr': '10.50.0.0/16', 'tls-san': ['extra.example'], 'kubelet-arg': ['max-pods=50'] },
+      ],
       required: {
         token: 't',
         'tls-san': ['apiserver.cluster.local'],

@@ -1,5 +1,6 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
 import { InputError } from '../../../util/errors.js';
+import { isMapping, type Mapping } from '../../../util/mapping.js';
 import { type KubeadmApi, kubeadmGroup, type TargetApi } from './api-version.js';
 import { whereIs } from './sources.js';
 
@@ -8,32 +9,26 @@ import { whereIs } from './sources.js';
 // v1beta3 -> v1beta4 turns every extraArgs mapping into a list of {name, value} and moves the timeouts
 // into the `timeouts` block (apiServer.timeoutForControlPlane, discovery.timeout).
 
-type Obj = Record<string, unknown>;
-
 export interface Converted {
   doc: DistributionDoc;
   /** A v1beta3 apiServer.timeoutForControlPlane: v1beta4 keeps it in Init/JoinConfiguration.timeouts. */
   controlPlaneTimeout?: unknown;
 }
 
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A v1beta3 `{flag: value}` mapping as v1beta4's `[{name, value}]`, in the order written. */
 export function argsList(args: unknown): Array<{ name: string; value: string }> {
-  if (!isObj(args)) return [];
+  if (!isMapping(args)) return [];
   return Object.entries(args).map(([name, value]) => ({ name, value: value === null ? '' : String(value) }));
 }
 
 function convertArgs(holder: unknown, key: string): void {
-  if (isObj(holder) && isObj(holder[key])) holder[key] = argsList(holder[key]);
+  if (isMapping(holder) && isMapping(holder[key])) holder[key] = argsList(holder[key]);
 }
 
-function toV1beta3(doc: DistributionDoc, object: Obj): void {
+function toV1beta3(doc: DistributionDoc, object: Mapping): void {
   if (doc.kind !== 'ClusterConfiguration') return;
   const dns = object.dns;
-  if (isObj(dns) && 'type' in dns) {
+  if (isMapping(dns) && 'type' in dns) {
     if (dns.type !== 'CoreDNS' && dns.type !== null && dns.type !== undefined) {
       throw new InputError(
         `${whereIs(doc, ['dns', 'type'])}: ClusterConfiguration dns.type ${JSON.stringify(dns.type)}: kubeadm 1.22+ deploys CoreDNS only; remove dns.type`,
@@ -52,13 +47,13 @@ function toV1beta3(doc: DistributionDoc, object: Obj): void {
   }
 }
 
-function toV1beta4(doc: DistributionDoc, object: Obj): unknown {
+function toV1beta4(doc: DistributionDoc, object: Mapping): unknown {
   if (doc.kind === 'ClusterConfiguration') {
     for (const component of ['apiServer', 'controllerManager', 'scheduler'])
       convertArgs(object[component], 'extraArgs');
-    if (isObj(object.etcd)) convertArgs(object.etcd.local, 'extraArgs');
+    if (isMapping(object.etcd)) convertArgs(object.etcd.local, 'extraArgs');
     const apiServer = object.apiServer;
-    if (isObj(apiServer) && 'timeoutForControlPlane' in apiServer) {
+    if (isMapping(apiServer) && 'timeoutForControlPlane' in apiServer) {
       const timeout = apiServer.timeoutForControlPlane;
       delete apiServer.timeoutForControlPlane;
       return timeout;
@@ -67,8 +62,8 @@ function toV1beta4(doc: DistributionDoc, object: Obj): unknown {
   }
   convertArgs(object.nodeRegistration, 'kubeletExtraArgs');
   const discovery = object.discovery;
-  if (doc.kind === 'JoinConfiguration' && isObj(discovery) && 'timeout' in discovery) {
-    const timeouts = isObj(object.timeouts) ? object.timeouts : {};
+  if (doc.kind === 'JoinConfiguration' && isMapping(discovery) && 'timeout' in discovery) {
+    const timeouts = isMapping(object.timeouts) ? object.timeouts : {};
     if (discovery.timeout !== null && discovery.timeout !== undefined)
       timeouts.discovery = timeouts.discovery ?? discovery.timeout;
     delete discovery.timeout;
@@ -77,10 +72,32 @@ function toV1beta4(doc: DistributionDoc, object: Obj): unknown {
   return undefined;
 }
 
+function argsAsStrings(holder: unknown, key: string): void {
+  if (!isMapping(holder)) return;
+  const args = holder[key];
+  if (isMapping(args))
+    for (const name of Object.keys(args)) args[name] = args[name] === null ? '' : String(args[name]);
+  if (Array.isArray(args))
+    for (const arg of args)
+      if (isMapping(arg) && arg.value !== undefined) arg.value = String(arg.value ?? '');
+}
+
+/**
+ * Flag values as the strings kubeadm's types hold: YAML reads `max-pods: 110` as a number, which kubeadm's
+ * strict decoding would refuse.
+ */
+function stringArgs(object: Mapping): void {
+  for (const component of ['apiServer', 'controllerManager', 'scheduler'])
+    argsAsStrings(object[component], 'extraArgs');
+  if (isMapping(object.etcd)) argsAsStrings(object.etcd.local, 'extraArgs');
+  argsAsStrings(object.nodeRegistration, 'kubeletExtraArgs');
+}
+
 /** `doc`, declared in `from`, as a document of `to`; the input is left as it was. */
 export function convertDocument(doc: DistributionDoc, from: KubeadmApi, to: TargetApi): Converted {
-  if (from === to) return { doc };
   const object = structuredClone(doc.object);
+  stringArgs(object);
+  if (from === to) return { doc: { ...doc, object } };
   if (from === 'v1beta2') toV1beta3(doc, object);
   const controlPlaneTimeout = to === 'v1beta4' ? toV1beta4(doc, object) : undefined;
   const apiVersion = `${kubeadmGroup}/${to}`;

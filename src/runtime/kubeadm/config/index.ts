@@ -1,4 +1,5 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
+import { isMapping } from '../../../util/mapping.js';
 import type { KubeVersion } from '../../kube-version.js';
 import type { ClusterHost } from '../../types.js';
 import { targetApi } from './api-version.js';
@@ -12,6 +13,9 @@ import { defaultCgroupDriver, nodeRegistration, yamlDocuments } from './render.j
 
 export { checkNetworks, type NetworkInput } from './networks.js';
 export { nodeName } from './render.js';
+
+/** The lifetime of the bootstrap token of `initConfig` (kubeadm's default). */
+export const bootstrapTokenTtl = '24h0m0s';
 
 export interface KubeadmConfigInput {
   /** The image's; older than 1.22 is refused (InputError, one line). */
@@ -54,16 +58,10 @@ export interface KubeadmConfig {
   apiServiceIp: string;
   /** Fields of the image's kubelet/kube-proxy documents that were left out, one line each, to log. */
   warnings: string[];
-  /** YAML documents for `kubeadm init --config` on the first master. */
+  /** YAML documents for `kubeadm init --config` on the first master; the token lives `bootstrapTokenTtl`. */
   initConfig(master: ClusterHost, bootstrapToken: string): string;
   /** YAML documents for `kubeadm join --config` on a joining host. */
   joinConfig(host: ClusterHost, join: JoinParams): string;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Throws InputError naming file:line, document kind and field for a field not in the API. */
@@ -73,7 +71,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
   const merged = mergeLayers({ ...input, cgroupDriver: clusterCgroupDriver }, api);
   const { docs } = merged;
   const cluster = docs.ClusterConfiguration;
-  const networking = isObj(cluster.networking) ? cluster.networking : {};
+  const networking = isMapping(cluster.networking) ? cluster.networking : {};
   const podSubnet = String(networking.podSubnet);
   const serviceSubnet = String(networking.serviceSubnet);
   checkNetworks({
@@ -86,7 +84,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
       serviceSubnet: merged.origin('ClusterConfiguration', ['networking', 'serviceSubnet']),
     },
   });
-  const apiServer = isObj(cluster.apiServer) ? cluster.apiServer : {};
+  const apiServer = isMapping(cluster.apiServer) ? cluster.apiServer : {};
   const certSANs = Array.isArray(apiServer.certSANs) ? apiServer.certSANs.map(String) : [];
   const port = input.endpoint.port;
 
@@ -101,9 +99,9 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
     warnings: merged.warnings,
     initConfig(master, bootstrapToken) {
       const init = structuredClone(docs.InitConfiguration);
-      const tokens = Array.isArray(init.bootstrapTokens) ? init.bootstrapTokens : [];
-      const first = isObj(tokens[0]) ? tokens[0] : {};
-      init.bootstrapTokens = [{ ...first, token: bootstrapToken, ttl: first.ttl ?? '24h0m0s' }];
+      // berth's token alone, for kubeadm's default day: berth replaces it before it runs out, which a
+      // ttl or expiry of the user's own would make berth misjudge.
+      init.bootstrapTokens = [{ token: bootstrapToken, ttl: bootstrapTokenTtl }];
       init.nodeRegistration = nodeRegistration(init.nodeRegistration, {
         api,
         host: master,
@@ -115,7 +113,7 @@ export function kubeadmConfig(input: KubeadmConfigInput): KubeadmConfig {
     joinConfig(host, join) {
       const doc = structuredClone(docs.JoinConfiguration);
       doc.nodeRegistration = nodeRegistration(doc.nodeRegistration, { api, host, clusterCgroupDriver });
-      const discovery = isObj(doc.discovery) ? doc.discovery : {};
+      const discovery = isMapping(doc.discovery) ? doc.discovery : {};
       doc.discovery = {
         ...(discovery.timeout === undefined ? {} : { timeout: discovery.timeout }),
         bootstrapToken: {

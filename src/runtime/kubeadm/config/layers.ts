@@ -1,5 +1,6 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
 import { InputError } from '../../../util/errors.js';
+import { isMapping, type Mapping } from '../../../util/mapping.js';
 import type { KubeVersion } from '../../kube-version.js';
 import {
   kubeadmGroup,
@@ -17,8 +18,6 @@ import { checkComponentDocument, checkKubeadmDocument, documentApi } from './val
 // The three layers of a cluster's kubeadm config, merged kind by kind: berth's defaults, then the image's
 // etc/kubeadm.yml, then the Clusterfile's documents, each checked against its own API and converted to the
 // cluster's before it is laid on. The fields berth must decide (the version, the endpoint) are set last.
-
-type Obj = Record<string, unknown>;
 
 export const configKinds = [...kubeadmKinds, 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
 export type ConfigKind = (typeof configKinds)[number];
@@ -45,24 +44,20 @@ export interface MergedLayers {
   api: TargetApi;
   /** What was left out of the image's documents, one line each. */
   warnings: string[];
-  docs: Record<ConfigKind, Obj>;
+  docs: Record<ConfigKind, Mapping>;
   /** `file:line` of the last document that set `path` of `kind`; undefined when only berth did. */
   origin(kind: ConfigKind, path: readonly string[]): string | undefined;
 }
 
 interface Layer {
   kind: ConfigKind;
-  object: Obj;
+  object: Mapping;
   doc?: DistributionDoc;
-}
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function getIn(object: unknown, path: readonly string[]): unknown {
   let at = object;
-  for (const seg of path) at = isObj(at) ? at[seg] : undefined;
+  for (const seg of path) at = isMapping(at) ? at[seg] : undefined;
   return at;
 }
 
@@ -147,14 +142,14 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
   const docs = Object.fromEntries(
     configKinds.map((kind) => [
       kind,
-      layers.filter((l) => l.kind === kind).reduce<Obj>((acc, l) => mergeObjects(acc, l.object), {}),
+      layers.filter((l) => l.kind === kind).reduce<Mapping>((acc, l) => mergeObjects(acc, l.object), {}),
     ]),
-  ) as Record<ConfigKind, Obj>;
+  ) as Record<ConfigKind, Mapping>;
   docs.ClusterConfiguration.kubernetesVersion = version;
   docs.ClusterConfiguration.controlPlaneEndpoint = endpoint;
   docs.KubeletConfiguration.cgroupDriver = input.cgroupDriver;
   const proxy = docs.KubeProxyConfiguration;
-  const ipvs = isObj(proxy.ipvs) ? proxy.ipvs : {};
+  const ipvs = isMapping(proxy.ipvs) ? proxy.ipvs : {};
   const excluded = Array.isArray(ipvs.excludeCIDRs) ? ipvs.excludeCIDRs : [];
   // The balancer's VIP lives on every node; kube-proxy in IPVS mode would otherwise sweep it away.
   proxy.ipvs = { ...ipvs, excludeCIDRs: [...new Set([...excluded, `${input.vip}/32`])] };

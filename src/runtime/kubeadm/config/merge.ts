@@ -1,23 +1,19 @@
+import { isMapping, type Mapping } from '../../../util/mapping.js';
+
 // Lays one kubeadm document over another of the same kind, field by field. Lists of named entries (v1beta4
 // extraArgs, extraVolumes, extraEnvs) merge by name, the later layer's entry replacing the earlier's;
 // certSANs add up, since each layer names hosts the certificate must also cover; other lists replace.
 
-type Obj = Record<string, unknown>;
-
 const namedLists = new Set(['extraArgs', 'kubeletExtraArgs', 'extraVolumes', 'extraEnvs']);
 const unionLists = new Set(['certSANs', 'serverCertSANs', 'peerCertSANs', 'excludeCIDRs']);
 
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function nameOf(entry: unknown): unknown {
-  return isObj(entry) ? entry.name : undefined;
+  return isMapping(entry) ? entry.name : undefined;
 }
 
 function mergeValue(key: string, under: unknown, over: unknown): unknown {
   if (over === undefined) return structuredClone(under);
-  if (isObj(under) && isObj(over)) return mergeObjects(under, over);
+  if (isMapping(under) && isMapping(over)) return mergeObjects(under, over);
   if (Array.isArray(under) && Array.isArray(over)) {
     if (unionLists.has(key)) return [...new Set([...under, ...over].map((x) => structuredClone(x)))];
     if (namedLists.has(key) && [...under, ...over].every((e) => typeof nameOf(e) === 'string')) {
@@ -29,8 +25,8 @@ function mergeValue(key: string, under: unknown, over: unknown): unknown {
 }
 
 /** A new object: `under` with every field of `over` laid on it. */
-export function mergeObjects(under: Obj, over: Obj): Obj {
-  const out: Obj = structuredClone(under);
+export function mergeObjects(under: Mapping, over: Mapping): Mapping {
+  const out: Mapping = structuredClone(under);
   for (const [key, value] of Object.entries(over)) out[key] = mergeValue(key, under[key], value);
   return out;
 }

@@ -23,9 +23,10 @@ interface Range {
   cidr: Cidr;
 }
 
-function where(input: NetworkInput, name: RangeName): string {
+/** `file:line: networking.podSubnet`, or berth's default when no document set it. */
+function label(input: NetworkInput, name: RangeName): string {
   const at = input.origin?.[name];
-  return at ? `${at}: ` : '';
+  return at ? `${at}: networking.${name}` : `berth's default networking.${name}`;
 }
 
 function ranges(input: NetworkInput, name: RangeName): Range[] {
@@ -36,14 +37,14 @@ function ranges(input: NetworkInput, name: RangeName): Range[] {
     const cidr = parseCidr(entry);
     if (!cidr) {
       throw new InputError(
-        `${where(input, name)}networking.${name} ${JSON.stringify(input[name])}: "${entry}" is not an IPv4 CIDR such as ${name === 'podSubnet' ? '100.64.0.0/10' : '10.96.0.0/22'}`,
+        `${label(input, name)} ${JSON.stringify(input[name])}: "${entry}" is not an IPv4 CIDR such as ${name === 'podSubnet' ? '100.64.0.0/10' : '10.96.0.0/22'}`,
       );
     }
     out.push({ name, cidr });
   }
   if (out.length === 0) {
     throw new InputError(
-      `${where(input, name)}networking.${name} ${JSON.stringify(input[name])} has no IPv4 range; berth needs one`,
+      `${label(input, name)} ${JSON.stringify(input[name])} has no IPv4 range; berth needs one`,
     );
   }
   return out;
@@ -61,8 +62,12 @@ export function checkNetworks(input: NetworkInput): void {
   for (const p of pods) {
     for (const s of services) {
       if (overlaps(p.cidr, s.cidr)) {
+        const [first, second]: RangeName[] = input.origin?.podSubnet
+          ? ['podSubnet', 'serviceSubnet']
+          : ['serviceSubnet', 'podSubnet'];
+        const cidr = (name: RangeName) => formatCidr(name === 'podSubnet' ? p.cidr : s.cidr);
         throw new InputError(
-          `${where(input, 'podSubnet') || where(input, 'serviceSubnet')}networking.podSubnet ${formatCidr(p.cidr)} overlaps networking.serviceSubnet ${formatCidr(s.cidr)}; give pods and services ranges apart`,
+          `${label(input, first)} ${cidr(first)} overlaps ${label(input, second).replace(/^.*: /, '')} ${cidr(second)}; set ClusterConfiguration networking.podSubnet and serviceSubnet in the Clusterfile to ranges apart`,
         );
       }
     }
@@ -77,7 +82,7 @@ export function checkNetworks(input: NetworkInput): void {
     const hit = [...pods, ...services].find((r) => overlaps(r.cidr, addr));
     if (hit) {
       throw new InputError(
-        `${where(input, hit.name)}networking.${hit.name} ${formatCidr(hit.cidr)} contains ${a.what}; pick a ${hit.name} that no host address or VIP is in`,
+        `${label(input, hit.name)} ${formatCidr(hit.cidr)} contains ${a.what}; set ClusterConfiguration networking.${hit.name} in the Clusterfile to a range that holds no host address or VIP`,
       );
     }
   }

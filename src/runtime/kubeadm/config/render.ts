@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { isMapping, type Mapping } from '../../../util/mapping.js';
 import type { ClusterHost } from '../../types.js';
 import type { TargetApi } from './api-version.js';
 import { argsList } from './convert.js';
@@ -6,14 +7,8 @@ import { argsList } from './convert.js';
 // The per-host parts of the kubeadm documents, laid over the merged cluster-wide ones: the node's name,
 // CRI socket and addresses from the host facts, the token and CA hash of a join.
 
-type Obj = Record<string, unknown>;
-
 export const defaultCriSocket = 'unix:///run/containerd/containerd.sock';
 export const defaultCgroupDriver = 'systemd';
-
-function isObj(value: unknown): value is Obj {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 export function criSocketOf(host: ClusterHost): string {
   const socket = host.criSocket ?? defaultCriSocket;
@@ -23,12 +18,12 @@ export function criSocketOf(host: ClusterHost): string {
 /** Sets kubelet flags the user did not set, in the API's form (a mapping, or v1beta4's {name, value} list). */
 function withKubeletArgs(api: TargetApi, current: unknown, add: Record<string, string>): unknown {
   if (api === 'v1beta3') {
-    const args: Obj = isObj(current) ? { ...current } : {};
+    const args: Mapping = isMapping(current) ? { ...current } : {};
     for (const [name, value] of Object.entries(add)) if (!(name in args)) args[name] = value;
     return args;
   }
   const list = Array.isArray(current) ? [...current] : [];
-  const named = new Set(list.map((e) => (isObj(e) ? e.name : undefined)));
+  const named = new Set(list.map((e) => (isMapping(e) ? e.name : undefined)));
   for (const e of argsList(add)) if (!named.has(e.name)) list.push(e);
   return list;
 }
@@ -49,9 +44,9 @@ export function nodeName(host: Pick<ClusterHost, 'ip' | 'hostname'>): string {
 }
 
 /** nodeRegistration of `host` over the merged one. */
-export function nodeRegistration(merged: unknown, facts: NodeFacts): Obj {
+export function nodeRegistration(merged: unknown, facts: NodeFacts): Mapping {
   const { api, host } = facts;
-  const reg: Obj = isObj(merged) ? structuredClone(merged) : {};
+  const reg: Mapping = isMapping(merged) ? structuredClone(merged) : {};
   reg.name = nodeName(host);
   reg.criSocket = criSocketOf(host);
   const args: Record<string, string> = { 'node-ip': host.ip };
@@ -61,6 +56,6 @@ export function nodeRegistration(merged: unknown, facts: NodeFacts): Obj {
   return reg;
 }
 
-export function yamlDocuments(docs: Obj[]): string {
+export function yamlDocuments(docs: Mapping[]): string {
   return docs.map((d) => stringify(d, { aliasDuplicateObjects: false, lineWidth: 0 })).join('---\n');
 }

@@ -1,6 +1,7 @@
 import type { DistributionDoc } from '../../../clusterfile/documents.js';
 import { formatPath } from '../../../clusterfile/positions.js';
 import { InputError } from '../../../util/errors.js';
+import { isMapping } from '../../../util/mapping.js';
 import {
   type KubeadmApi,
   kubeadmApis,
@@ -25,12 +26,18 @@ import { imageConfigFile, whereIs } from './sources.js';
 
 interface Problem {
   path: PropertyKey[];
-  message: string;
+  /** What is wrong with a known field; absent for a field the API does not have. */
+  message?: string;
+  /** The field probably meant, for an unknown one. */
+  hint?: string;
 }
 
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+/** Fields v1beta4 replaced, and what to write instead. */
+const movedInV1beta4: Record<string, string> = {
+  'apiServer.timeoutForControlPlane':
+    'InitConfiguration/JoinConfiguration timeouts.controlPlaneComponentHealthCheck',
+  'discovery.timeout': 'timeouts.discovery',
+};
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
@@ -60,7 +67,28 @@ export function nearestField(key: string, fields: readonly string[]): string | u
   return best;
 }
 
-function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[]): void {
+/** Paths of every field named `key` (any case) in the tree, e.g. podSubnet -> networking.podSubnet. */
+function pathsNamed(key: string, fields: Fields, prefix: string[] = []): string[] {
+  const out: string[] = [];
+  for (const [name, sub] of Object.entries(fields)) {
+    const at = [...prefix, name];
+    if (name.toLowerCase() === key.toLowerCase()) out.push(at.join('.'));
+    const inner = isListOf(sub) ? sub.listOf : typeof sub === 'object' ? (sub as Fields) : undefined;
+    if (inner) out.push(...pathsNamed(key, inner, isListOf(sub) ? [...at, '[]'] : at));
+  }
+  return out;
+}
+
+function hintFor(key: string, path: PropertyKey[], siblings: Fields, root: Fields): string | undefined {
+  const moved = movedInV1beta4[formatPath([...path, key])];
+  if (moved) return moved;
+  const near = nearestField(key, Object.keys(siblings));
+  if (near) return near;
+  const elsewhere = pathsNamed(key, root).map((p) => p.replaceAll('.[]', '[]'));
+  return elsewhere.length === 1 ? elsewhere[0] : undefined;
+}
+
+function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[], root: Fields): void {
   if (field === 'value' || value === null || value === undefined) return;
   if (field === 'map') {
     if (!isMapping(value)) out.push({ path, message: 'must be a mapping of names to values' });
@@ -71,7 +99,7 @@ function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[])
       out.push({ path, message: `must be a list of {${Object.keys(field.listOf).join(', ')}}` });
       return;
     }
-    for (const [i, item] of value.entries()) walk(item, field.listOf, [...path, i], out);
+    for (const [i, item] of value.entries()) walk(item, field.listOf, [...path, i], out, root);
     return;
   }
   const fields = field as Fields;
@@ -81,13 +109,15 @@ function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[])
   }
   for (const [key, sub] of Object.entries(value)) {
     const known = fields[key];
-    if (known === undefined) {
-      const hint = nearestField(key, Object.keys(fields));
-      out.push({ path: [...path, key], message: hint ? `; did you mean ${hint}?` : '' });
-    } else {
-      walk(sub, known, [...path, key], out);
-    }
+    if (known === undefined) out.push({ path: [...path, key], hint: hintFor(key, path, fields, root) });
+    else walk(sub, known, [...path, key], out, root);
   }
+}
+
+function problems(object: unknown, fields: Fields): Problem[] {
+  const out: Problem[] = [];
+  walk(object, fields, [], out, fields);
+  return out;
 }
 
 /** The kubeadm API a kubeadm-kind document declares, refusing one the cluster's kubeadm cannot read. */
@@ -112,19 +142,15 @@ export function documentApi(doc: DistributionDoc, target: TargetApi): KubeadmApi
 function fail(doc: DistributionDoc, problem: Problem): never {
   const where = whereIs(doc, problem.path);
   const field = formatPath(problem.path);
-  if (problem.message === '' || problem.message.startsWith(';')) {
-    throw new InputError(
-      `${where}: ${doc.kind} field ${field} is not in ${doc.apiVersion}${problem.message}`,
-    );
-  }
-  throw new InputError(`${where}: ${doc.kind} field ${field} ${problem.message}`);
+  if (problem.message) throw new InputError(`${where}: ${doc.kind} field ${field} ${problem.message}`);
+  const hint = problem.hint ? `; did you mean ${problem.hint}?` : '';
+  throw new InputError(`${where}: ${doc.kind} field ${field} is not in ${doc.apiVersion}${hint}`);
 }
 
 /** Throws for the first field of a kubeadm document that its API does not have. */
 export function checkKubeadmDocument(doc: DistributionDoc, api: KubeadmApi): void {
-  const problems: Problem[] = [];
-  walk(doc.object, kubeadmFields(doc.kind as KubeadmKind, api), [], problems);
-  if (problems[0]) fail(doc, problems[0]);
+  const [first] = problems(doc.object, kubeadmFields(doc.kind as KubeadmKind, api));
+  if (first) fail(doc, first);
 }
 
 /**
@@ -140,12 +166,11 @@ export function checkComponentDocument(doc: DistributionDoc, warnings: string[])
       `${whereIs(doc, ['apiVersion'])}: ${doc.kind} apiVersion ${JSON.stringify(doc.apiVersion)} is not one berth reads; write ${apiVersion}`,
     );
   }
-  const problems: Problem[] = [];
-  walk(doc.object, kubelet ? kubeletFields : kubeProxyFields, [], problems);
-  if (problems.length === 0) return doc.object;
-  if (doc.file !== imageConfigFile) fail(doc, problems[0]!);
+  const found = problems(doc.object, kubelet ? kubeletFields : kubeProxyFields);
+  if (found.length === 0) return doc.object;
+  if (doc.file !== imageConfigFile) fail(doc, found[0]!);
   const object = { ...doc.object };
-  for (const p of problems) {
+  for (const p of found) {
     warnings.push(
       `${whereIs(doc, p.path)}: ${doc.kind} field ${formatPath(p.path)} is not in ${apiVersion}; it is left out`,
     );

@@ -246,6 +246,7 @@ test("kubeconfigs carry client certificates from the cluster CA with kubeadm's u
     {
       clusterName: 'kubernetes',
       server: 'https://apiserver.cluster.local:6443',
+      localServer: 'https://10.0.0.11:6443',
       nodeName: 'm0',
       kubeMinor: 29,
     },
@@ -262,7 +263,12 @@ test("kubeconfigs carry client certificates from the cluster CA with kubeadm's u
   for (const [file, subject] of Object.entries(want)) {
     const k = parse(kubeconfigs[file] ?? '');
     const cluster = k.clusters[0].cluster;
-    assert.equal(cluster.server, 'https://apiserver.cluster.local:6443');
+    const local = file === 'controller-manager.conf' || file === 'scheduler.conf';
+    assert.equal(
+      cluster.server,
+      local ? 'https://10.0.0.11:6443' : 'https://apiserver.cluster.local:6443',
+      file,
+    );
     assert.equal(Buffer.from(cluster['certificate-authority-data'], 'base64').toString(), cas.ca.cert);
     const user = k.users[0];
     assert.equal(k['current-context'], `${user.name}@kubernetes`);

@@ -107,6 +107,8 @@ async function readFrom(
     const session = await pool.session(hostSpec(h));
     return (await session.exec(script, { sudo: true, signal: opts.signal })).stdout;
   });
+  // a Ctrl-C ends the command as interrupted, not as a failure of each master it cut short
+  opts.signal?.throwIfAborted();
   const result: MasterCertificates = { certificates: [], unreadable: [], failed: [] };
   for (const [i, s] of settled.entries()) {
     const host = (hosts[i] as ResolvedHost).ip;

@@ -58,8 +58,11 @@ export function registerStatus(program: Command): void {
       const { formatTable } = await import('./table.js');
       const s = await clusterStatus(flags.cluster);
       for (const c of s.expiringCertificates) log.warn(expiryWarning(c));
-      for (const e of s.certificateErrors)
-        log.warn(`certificates not checked${e.host ? ` on ${e.host}` : ''}: ${e.error}`);
+      for (const e of s.certificateErrors) {
+        // SSH errors already start with the host they name
+        const where = e.host && !e.error.startsWith(e.host) ? `${e.host}: ` : '';
+        log.warn(`certificates not checked: ${where}${e.error}`);
+      }
       if (flags.json) {
         log.out(JSON.stringify(s, null, 2));
         return;

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { daysLeft, expiringWithin, expiryWarning } from '../../src/apply/certificate-expiry.js';
 import { certificateListScript, parseCertificateListing } from '../../src/apply/master-certificates.js';
+import { clusterFromRunArgs, stringifyClusterfile } from '../../src/clusterfile/index.js';
 import { makeClusterCas, masterPkiFiles } from '../../src/runtime/kubeadm/pki/index.js';
 import { sh } from '../helpers/run-local.js';
 
@@ -97,5 +100,39 @@ test("the listing script prints every *.crt of the driver's dirs, and its output
     assert.deepEqual(r.certificates[3]?.ipAddresses, ['10.0.0.1', '127.0.0.1', '::1']);
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('cert check of an unknown cluster exits 9; an unreachable master exits 5 and only warns in status', async () => {
+  const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
+  const home = await mkdtemp(join(tmpdir(), 'berth-cert-home-'));
+  try {
+    const berth = (...args: string[]) =>
+      spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, BERTH_HOME: home }, timeout: 60_000 });
+    const unknown = berth('cert', 'check', '--cluster', 'nope');
+    assert.equal(unknown.status, 9);
+    assert.equal(unknown.stderr.trim().split('\n').length, 1, unknown.stderr);
+    // a k3s cluster as an apply records it, whose only master listens on no SSH port
+    const cluster = clusterFromRunArgs({ images: ['x/k3s:1'], masters: '127.0.0.1', port: 1, cluster: 'c1' });
+    cluster.status = {
+      phase: 'ClusterSuccess',
+      mounts: [{ type: 'rootfs', labels: { 'sealos.io.distribution': 'k3s' } }],
+    };
+    await mkdir(join(home, 'c1'), { recursive: true });
+    await writeFile(join(home, 'c1', 'Clusterfile'), stringifyClusterfile(cluster));
+    const check = berth('cert', 'check', '--cluster', 'c1', '--json');
+    assert.equal(check.status, 5, check.stderr);
+    assert.match(check.stderr, /^berth: 127\.0\.0\.1(:1)?: .+\n$/);
+    const json = JSON.parse(check.stdout) as { certificates: unknown[]; failed: Array<{ host: string }> };
+    assert.deepEqual(json.certificates, []);
+    assert.deepEqual(
+      json.failed.map((f) => f.host),
+      ['127.0.0.1'],
+    );
+    const status = berth('status', '--cluster', 'c1');
+    assert.equal(status.status, 0, status.stderr);
+    assert.match(status.stderr, /^warning: certificates not checked: 127\.0\.0\.1(:1)?: /m);
+  } finally {
+    await rm(home, { recursive: true, force: true });
   }
 });

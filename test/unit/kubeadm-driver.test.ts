@@ -126,6 +126,12 @@ test('3 masters + 2 workers: control-plane joins one at a time through master0, 
     'each master gets its own leaves',
   );
   assert.equal(file(m1, `${staged}/pki/etcd/ca.key`).content, ctx.state.cas.etcdCa.key, 'the shared CAs');
+  assert.ok(
+    !m1.files?.some((f) => f.path.endsWith('/super-admin.conf')),
+    'super-admin.conf is for init only',
+  );
+  assert.ok(kubeadmRuntime.init(ctx)[1]?.files?.some((f) => f.path === `${staged}/super-admin.conf`));
+  assert.match(file(m1, `${staged}/scheduler.conf`).content, /server: https:\/\/10.0.0.2:6443/);
   const cfg = parse(file(m1, '/etc/kubernetes/kubeadm-join.yaml').content);
   assert.ok(cfg.controlPlane, 'a control-plane join');
   assert.equal(cfg.discovery.bootstrapToken.apiServerEndpoint, 'apiserver.cluster.local:6443');

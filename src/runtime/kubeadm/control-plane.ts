@@ -119,7 +119,7 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
       {
         description: 'the first control-plane node',
         files: [
-          ...masterUploadFiles(ctx.state, m0.ip, ctx.rootfsDir),
+          ...masterUploadFiles(ctx.state, m0.ip, ctx.rootfsDir, true),
           { path: initConfigFile, content: config.initConfig(m0, ctx.state.bootstrapToken), mode: 0o600 },
         ],
         commands: [
@@ -204,7 +204,7 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
       {
         description: 'a further control-plane node',
         files: [
-          ...masterUploadFiles(ctx.state, host.ip, ctx.rootfsDir),
+          ...masterUploadFiles(ctx.state, host.ip, ctx.rootfsDir, false),
           { path: joinConfigFile, content: joinConfig, mode: 0o600 },
         ],
         commands: [

@@ -74,6 +74,7 @@ export async function prepareKubeadm(
         {
           clusterName: 'kubernetes',
           server: endpointUrl(ctx),
+          localServer: `https://${m.ip}:${ctx.apiPort}`,
           nodeName: nodeName(m),
           kubeMinor: version.minor,
         },

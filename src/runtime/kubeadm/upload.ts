@@ -3,11 +3,22 @@ import { shellQuote } from '../../util/shell.js';
 import { kubeDir, stagingDirOf } from './host-paths.js';
 import type { KubeadmState } from './state.js';
 
+const superAdminConf = 'super-admin.conf';
+
 // The certificates and kubeconfigs berth made for a master, sent to that master only. They are staged in
 // the cluster's directory and put under /etc/kubernetes by a command, after any leftovers of an
 // interrupted kubeadm run were reset (kubeadm reset empties /etc/kubernetes/pki).
 
-export function masterUploadFiles(state: KubeadmState, masterIp: string, rootfsDir: string): FileSpec[] {
+/**
+ * The staged files of `masterIp`; `init` says whether it is the first master, the only one that gets
+ * super-admin.conf (as kubeadm writes it on init only).
+ */
+export function masterUploadFiles(
+  state: KubeadmState,
+  masterIp: string,
+  rootfsDir: string,
+  init: boolean,
+): FileSpec[] {
   const files = state.masters[masterIp];
   if (!files) throw new Error(`no certificates were made for master ${masterIp}; run prepare again`);
   const staging = stagingDirOf(rootfsDir);
@@ -17,11 +28,13 @@ export function masterUploadFiles(state: KubeadmState, masterIp: string, rootfsD
       content,
       mode: rel.endsWith('.key') ? 0o600 : 0o644,
     })),
-    ...Object.entries(files.kubeconfigs).map(([name, content]) => ({
-      path: `${staging}/${name}`,
-      content,
-      mode: 0o600,
-    })),
+    ...Object.entries(files.kubeconfigs)
+      .filter(([name]) => init || name !== superAdminConf)
+      .map(([name, content]) => ({
+        path: `${staging}/${name}`,
+        content,
+        mode: 0o600,
+      })),
   ];
 }
 

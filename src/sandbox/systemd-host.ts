@@ -83,6 +83,8 @@ export function systemdMountsScript(b: SystemdBoot): string {
 mount --bind "$R/proc/sys" "$R/proc/sys"
 mount -o remount,bind,ro "$R/proc/sys"
 mount --bind "$R/proc/sys/net" "$R/proc/sys/net"
+# a bind mount starts with the flags of the mount it comes from: made writable again, as the host's own
+mount -o remount,bind,rw "$R/proc/sys/net"
 if [ -e "$R/proc/sysrq-trigger" ]; then
   mount --bind "$R/proc/sysrq-trigger" "$R/proc/sysrq-trigger"
   mount -o remount,bind,ro "$R/proc/sysrq-trigger"

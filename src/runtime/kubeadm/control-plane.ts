@@ -18,7 +18,7 @@ import {
   manifestsDir,
   stagingDirOf,
 } from './host-paths.js';
-import { installProgramsAction, kubeletService, kubeletStartCommand } from './host-setup.js';
+import { installProgramsAction, kubeletService, kubeletStartFunction } from './host-setup.js';
 import { kubeadmCommand, kubectlCommand, waitForApiCommand } from './kubeadm-command.js';
 import { caCertHash } from './pki/index.js';
 import type { KubeadmState } from './state.js';
@@ -124,14 +124,15 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
         ],
         commands: [
           ...namesCommands(ctx, m0.ip),
-          `if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+          `${kubeletStartFunction()}
+if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-${kubeletStartCommand()}
+start_kubelet
 else
 ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
-${kubeletStartCommand()}
+start_kubelet
 ${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
 fi`,
           waitForApiCommand(
@@ -210,14 +211,15 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
         commands: [
           // the join reaches the cluster through master0; afterwards the master serves the name itself
           ...namesCommands(ctx, m0.ip),
-          `if [ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+          `${kubeletStartFunction()}
+if [ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "${host.ip} already serves the control plane; kubeadm join is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-${kubeletStartCommand()}
+start_kubelet
 else
 ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
-${kubeletStartCommand()}
+start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
 fi`,
           waitForApiCommand(

@@ -61,22 +61,24 @@ if [ -f /etc/default/kubelet ]; then . /etc/default/kubelet; fi`,
 };
 
 /**
- * Starts the kubelet before kubeadm runs: through the unit the image's init hook installed, when it did
+ * A sh function start_kubelet that starts the kubelet before kubeadm runs: through the unit the image's init hook installed, when it did
  * (the sealos images ship kubelet.service and kubeadm's drop-in), else as berth's own service. berth's
  * files are written by the command, so a host using the image's unit gets none of them.
  */
-export function kubeletStartCommand(): string {
+export function kubeletStartFunction(): string {
   const service = installService(kubeletService);
   const own = [
     ...(service.files ?? []).map((f) => writeFileCommand(f.path, f.content, f.mode)),
     ...(service.commands ?? []),
   ];
   const runFile = servicePaths(kubeletService.name).runFile;
-  return `if [ -d /run/systemd/system ] && [ ! -f ${runFile} ] && systemctl cat kubelet.service >/dev/null 2>&1; then
+  return `start_kubelet() {
+if [ -d /run/systemd/system ] && [ ! -f ${runFile} ] && systemctl cat kubelet.service >/dev/null 2>&1; then
 echo "starting the kubelet unit the image installed"
 systemctl enable kubelet >/dev/null 2>&1 || :
 systemctl start kubelet
 else
 ${own.join('\n')}
-fi`;
+fi
+}`;
 }

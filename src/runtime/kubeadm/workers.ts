@@ -14,7 +14,7 @@ import {
 } from './control-plane.js';
 import { hostChecksStep } from './host-checks.js';
 import { joinConfigFile, kubeletConf } from './host-paths.js';
-import { installProgramsAction, kubeletStartCommand } from './host-setup.js';
+import { installProgramsAction, kubeletStartFunction } from './host-setup.js';
 import { kubeadmCommand } from './kubeadm-command.js';
 import { caCertHash } from './pki/index.js';
 
@@ -54,12 +54,13 @@ function joinWorkerStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
       setHostsEntry(ctx.registry.hostIp, ctx.registry.domain),
       ...(lb.commands ?? []),
       ...(programs.commands ?? []),
-      `if [ -s ${kubeletConf} ]; then
+      `${kubeletStartFunction()}
+if [ -s ${kubeletConf} ]; then
 echo "${host.ip} has joined already; kubeadm join is not run again"
-${kubeletStartCommand()}
+start_kubelet
 else
 ${resetLeftoversCommand()}
-${kubeletStartCommand()}
+start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
 fi`,
     ],

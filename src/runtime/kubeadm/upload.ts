@@ -1,6 +1,6 @@
 import type { FileSpec } from '../../host/action.js';
 import { shellQuote } from '../../util/shell.js';
-import { kubeDir, stagingDirOf } from './host-paths.js';
+import { kubeDir, manifestsDir, stagingDirOf } from './host-paths.js';
 import type { KubeadmState } from './state.js';
 
 const superAdminConf = 'super-admin.conf';
@@ -38,10 +38,13 @@ export function masterUploadFiles(
   ];
 }
 
-/** Puts the staged files in place and removes the staging directory. */
+/**
+ * Puts the staged files in place and removes the staging directory; the static pod directory is made as
+ * the kubeadm packages ship it.
+ */
 export function installUploadCommand(rootfsDir: string): string {
   const staging = shellQuote(stagingDirOf(rootfsDir));
-  return `mkdir -p ${kubeDir} && cp -a ${staging}/. ${kubeDir}/ && rm -rf ${staging}`;
+  return `mkdir -p ${manifestsDir} && cp -a ${staging}/. ${kubeDir}/ && rm -rf ${staging}`;
 }
 
 /**

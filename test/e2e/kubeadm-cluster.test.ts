@@ -1,7 +1,7 @@
 // A kubeadm cluster from the example kubeadm image (no distribution label) on three systemd sandbox hosts,
 // through the real CLI: 1 master + 2 workers Ready as real kubectl sees them, the workers reaching the API
 // through their node-local balancer, then a worker deleted (its Node gone, the host as it was before) and
-// the cluster reset.
+// the cluster reset, leaving every host as it was.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -10,6 +10,7 @@ import {
   assertHostAsBefore,
   assertReadyNodes,
   berthOk,
+  type HostSnapshot,
   kubectlNodes,
   mustSsh,
   setupCluster,
@@ -34,7 +35,7 @@ test('kubeadm cluster: 1 master + 2 workers Ready, a worker deleted, reset', { s
   const { sb, home } = setup;
   const [h0, h1, h2] = sb.hosts as [(typeof sb.hosts)[0], (typeof sb.hosts)[0], (typeof sb.hosts)[0]];
   const kubeconfig = join(home, cluster, 'kubeconfig');
-  const before = snapshotHost(setup, h2);
+  const before = new Map(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   setup.resetOnCleanup(cluster);
 
   const run = await berthOk(
@@ -64,7 +65,8 @@ test('kubeadm cluster: 1 master + 2 workers Ready, a worker deleted, reset', { s
     [h0.ip, h1.ip].sort(),
     'the deleted worker has no Node any more',
   );
-  await assertHostAsBefore(setup, h2, before);
+  await assertHostAsBefore(setup, h2, before.get(h2.ip) as HostSnapshot);
 
   await berthOk(['reset', '--cluster', cluster], 300_000);
+  for (const h of [h0, h1]) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);
 });

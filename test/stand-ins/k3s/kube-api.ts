@@ -3,6 +3,7 @@
 // and the node password and etcd member records dropped together with their node.
 import { type ApiUser, KubeApiServer, type RequestAttributes } from '../kube-api/api-server.js';
 import type { KubeObject } from '../kube-api/kube-object.js';
+import { nodeAuthorizes } from '../kube-api/node-authorizer.js';
 import type { ClusterState } from './cluster-state.js';
 import { withLiveness } from './node-object.js';
 import { K3S_COMMIT, K3S_GO_VERSION, K3S_VERSION } from './standin-paths.js';
@@ -29,16 +30,9 @@ export function versionInfo(): KubeObject {
   };
 }
 
-/** Admins may do anything; a kubelet reads everything and writes its own Node and the status of pods. */
+/** Admins may do anything; a kubelet what the Node authorizer allows. */
 function authorize(user: ApiUser, a: RequestAttributes): boolean {
-  if (user.groups.includes('system:masters')) return true;
-  if (!user.groups.includes('system:nodes')) return false;
-  if (a.verb === 'get' || a.verb === 'list' || a.verb === 'watch') return true;
-  const writes = ['create', 'update', 'patch'].includes(a.verb);
-  if (a.group === '' && a.resource === 'nodes')
-    return writes && a.name !== undefined && user.name === `system:node:${a.name}`;
-  if (a.group === '' && a.resource === 'pods') return writes && a.subresource === 'status';
-  return a.group === '' && a.resource === 'events' && writes;
+  return user.groups.includes('system:masters') || nodeAuthorizes(user, a);
 }
 
 function podCidr(clusterCidr: string, nodes: KubeObject[]): string | undefined {

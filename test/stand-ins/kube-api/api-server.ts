@@ -9,7 +9,7 @@ import { BodyError, readBody, sendJson, sendStatus, sendText } from './api-respo
 import { type KubeObject, kubeTime, sameJson, specPart } from './kube-object.js';
 import { applyDefaults, DefaultingError } from './object-defaults.js';
 import { jsonPatch, mergePatch, PatchError, strategicMerge } from './object-patch.js';
-import type { ObjectStorage } from './object-storage.js';
+import { type ObjectStorage, StorageConflictError, type StoredRecord } from './object-storage.js';
 import { objectTable } from './object-tables.js';
 import { openApiV2Protobuf } from './openapi-v2.js';
 import {
@@ -95,6 +95,17 @@ const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
 const qualified = (t: ResourceType) => (t.group ? `${t.resource}.${t.group}` : t.resource);
+/** How often a write that pinned no resourceVersion is tried again after losing to another API server. */
+const CONFLICT_RETRIES = 5;
+
+function conflict(t: ResourceType, name: string): ApiError {
+  return new ApiError(
+    409,
+    'Conflict',
+    `Operation cannot be fulfilled on ${qualified(t)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+    { name, group: t.group, kind: t.resource },
+  );
+}
 
 function notFound(t: ResourceType, name: string): ApiError {
   return new ApiError(404, 'NotFound', `${qualified(t)} "${name}" not found`, {
@@ -168,9 +179,14 @@ export class KubeApiServer {
 
   /** The namespaces and the `kubernetes` Service every cluster starts with; a no-op when they exist. */
   async ensureBuiltins(): Promise<void> {
+    // Another API server on the same storage may make them at the same time.
+    const unlessMade = (e: unknown) => {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    };
     const ns = this.typeOf('', 'Namespace');
     for (const name of BUILTIN_NAMESPACES)
-      if (!this.get(ns, undefined, name)) await this.create(ns, undefined, { metadata: { name } });
+      if (!this.get(ns, undefined, name))
+        await this.create(ns, undefined, { metadata: { name } }).catch(unlessMade);
     const svc = this.typeOf('', 'Service');
     if (!this.get(svc, 'default', 'kubernetes')) {
       const port = /:(\d+)$/.exec(this.opts.advertiseAddress)?.[1];
@@ -180,7 +196,7 @@ export class KubeApiServer {
           clusterIP: this.serviceIp(1),
           ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: Number(port ?? 6443) }],
         },
-      });
+      }).catch(unlessMade);
     }
   }
 
@@ -270,7 +286,16 @@ export class KubeApiServer {
         `${t.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
       );
     }
-    if (!NAME_RE.test(meta.name) || meta.name.length > 253) {
+    if (t.group === 'rbac.authorization.k8s.io') {
+      // RBAC objects are named by path segment rules (kubeadm's "kubeadm:get-nodes", "system:node-bootstrapper").
+      if (['.', '..'].includes(meta.name) || /[/%]/.test(meta.name)) {
+        throw new ApiError(
+          422,
+          'Invalid',
+          `${t.kind}.rbac.authorization.k8s.io "${meta.name}" is invalid: metadata.name: Invalid value: "${meta.name}": may not be '.', '..' or contain '/' or '%'`,
+        );
+      }
+    } else if (!NAME_RE.test(meta.name) || meta.name.length > 253) {
       throw new ApiError(
         422,
         'Invalid',
@@ -301,11 +326,36 @@ export class KubeApiServer {
     this.defaults(t, obj, undefined);
     this.hooksOf(t).beforeCreate?.(obj);
     if (o.dryRun) return this.view(t, obj);
-    const record = await this.opts.storage.put(key, (rv) => {
-      meta.resourceVersion = String(rv);
-      return obj;
-    });
+    let record: StoredRecord;
+    try {
+      record = await this.opts.storage.put(key, (rv) => {
+        meta.resourceVersion = String(rv);
+        return obj;
+      });
+    } catch (e) {
+      if (!(e instanceof StorageConflictError)) throw e;
+      throw new ApiError(409, 'AlreadyExists', `${qualified(t)} "${meta.name}" already exists`, {
+        name: meta.name,
+        group: t.group,
+        kind: t.resource,
+      });
+    }
     return this.view(t, record.value as KubeObject);
+  }
+
+  /**
+   * Runs a read-modify-write again when another API server wrote the object in between, as kube-apiserver's
+   * guaranteed update does; a write that pinned a resourceVersion gets the conflict instead.
+   */
+  private async retried<T>(t: ResourceType, name: string, pinned: boolean, write: () => Promise<T>) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (e) {
+        if (!(e instanceof StorageConflictError)) throw e;
+        if (pinned || attempt >= CONFLICT_RETRIES) throw conflict(t, name);
+      }
+    }
   }
 
   private defaults(t: ResourceType, obj: KubeObject, current: KubeObject | undefined): void {
@@ -318,24 +368,29 @@ export class KubeApiServer {
   }
 
   /** Replaces an object (or, with `status`, its status), keeping what clients may not change. */
-  async update(
+  update(
     t: ResourceType,
     namespace: string | undefined,
     name: string,
     next: KubeObject,
     o: WriteOptions = {},
   ) {
+    return this.retried(t, name, Boolean(next.metadata?.resourceVersion), () =>
+      this.updateOnce(t, namespace, name, next, o),
+    );
+  }
+
+  private async updateOnce(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    next: KubeObject,
+    o: WriteOptions,
+  ) {
     const current = this.get(t, namespace, name);
     if (!current) throw notFound(t, name);
     const want = next.metadata?.resourceVersion;
-    if (want && want !== current.metadata.resourceVersion) {
-      throw new ApiError(
-        409,
-        'Conflict',
-        `Operation cannot be fulfilled on ${qualified(t)} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-        { name, group: t.group, kind: t.resource },
-      );
-    }
+    if (want && want !== current.metadata.resourceVersion) throw conflict(t, name);
     if (next.metadata?.name && next.metadata.name !== name) {
       throw new ApiError(
         400,
@@ -382,7 +437,7 @@ export class KubeApiServer {
     return this.view(t, record.value as KubeObject);
   }
 
-  async patch(
+  patch(
     t: ResourceType,
     namespace: string | undefined,
     name: string,
@@ -391,6 +446,18 @@ export class KubeApiServer {
     o: WriteOptions & { fieldManager?: string } = {},
   ) {
     const body = parseBody(text);
+    const pinned = Boolean((body as KubeObject | null)?.metadata?.resourceVersion);
+    return this.retried(t, name, pinned, () => this.patchOnce(t, namespace, name, contentType, body, o));
+  }
+
+  private async patchOnce(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    contentType: string,
+    body: unknown,
+    o: WriteOptions & { fieldManager?: string },
+  ) {
     const current = this.get(t, namespace, name);
     if (contentType === 'application/apply-patch+yaml') {
       if (!o.fieldManager) {
@@ -407,7 +474,7 @@ export class KubeApiServer {
       }
       const next = strategicMerge(current, body) as KubeObject;
       next.metadata.resourceVersion = current.metadata.resourceVersion;
-      return { object: await this.update(t, namespace, name, next, o), created: false };
+      return { object: await this.updateOnce(t, namespace, name, next, o), created: false };
     }
     if (!current) throw notFound(t, name);
     let next: KubeObject;
@@ -429,11 +496,17 @@ export class KubeApiServer {
     }
     if (!next.metadata?.resourceVersion)
       next.metadata = { ...next.metadata, resourceVersion: current.metadata.resourceVersion };
-    return { object: await this.update(t, namespace, name, next, o), created: false };
+    return { object: await this.updateOnce(t, namespace, name, next, o), created: false };
   }
 
   /** Deletes an object, or marks it for deletion while finalizers remain; returns whether it is gone. */
-  async remove(t: ResourceType, namespace: string | undefined, name: string, o: DeleteOptions = {}) {
+  remove(t: ResourceType, namespace: string | undefined, name: string, o: DeleteOptions = {}) {
+    return this.retried(t, name, Boolean(o.preconditions?.resourceVersion), () =>
+      this.removeOnce(t, namespace, name, o),
+    );
+  }
+
+  private async removeOnce(t: ResourceType, namespace: string | undefined, name: string, o: DeleteOptions) {
     const current = this.get(t, namespace, name);
     if (!current) throw notFound(t, name);
     const pre = o.preconditions ?? {};

@@ -11,13 +11,23 @@ export interface StoredRecord {
   value: unknown;
 }
 
+/** A write lost to another writer of the same key (a backend shared by several API servers throws it). */
+export class StorageConflictError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} was changed by another writer`);
+  }
+}
+
 export interface ObjectStorage {
   /** The latest resourceVersion written. */
   readonly resourceVersion: string;
   get(key: string): unknown;
   /** Live values whose key starts with `prefix`, in key order. */
   values(prefix: string): unknown[];
-  /** Writes at the next resourceVersion; `build` receives it so the object can carry it (null deletes). */
+  /**
+   * Writes at the next resourceVersion; `build` receives it so the object can carry it (null deletes). A shared
+   * backend throws StorageConflictError when the key changed since this storage last saw it.
+   */
   put(key: string, build: (rv: number) => unknown): StoredRecord | Promise<StoredRecord>;
   on(event: 'change', listener: (record: StoredRecord, previous: unknown) => void): unknown;
   off(event: 'change', listener: (record: StoredRecord, previous: unknown) => void): unknown;

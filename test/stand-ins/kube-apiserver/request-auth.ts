@@ -24,8 +24,7 @@ export function bootstrapTokenUser(api: KubeApiServer, token: string, now = Date
   const m = TOKEN_RE.exec(token);
   if (!m) return undefined;
   const secret = api.get(api.typeOf('', 'Secret'), 'kube-system', `bootstrap-token-${m[1]}`);
-  if (secret?.type !== 'bootstrap.kubernetes.io/token' || secret.metadata.deletionTimestamp)
-    return undefined;
+  if (secret?.type !== 'bootstrap.kubernetes.io/token' || secret.metadata.deletionTimestamp) return undefined;
   const data = secret.data as Record<string, string> | undefined;
   if (decoded(data, 'token-id') !== m[1] || decoded(data, 'token-secret') !== m[2]) return undefined;
   if (decoded(data, 'usage-bootstrap-authentication') !== 'true') return undefined;

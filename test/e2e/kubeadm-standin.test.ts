@@ -1,0 +1,175 @@
+// The kubeadm and kubelet stand-ins on two systemd sandbox hosts, as a kubeadm image installs them (kubelet.service
+// with kubeadm's drop-in, the machine's containerd): `kubeadm init --config` brings up the real etcd and the
+// kube-apiserver stand-in as static pods, a worker joins with a bootstrap token and the CA hash and turns
+// Ready, and a join pinning another CA's hash is refused with kubeadm's message.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { mustSsh, ssh } from '../helpers/cluster-e2e.js';
+import { writeOciImage } from '../helpers/oci-fixture.js';
+import { testInit, withSandbox } from '../helpers/sandbox.js';
+import { writeKubeApiserverStandIn } from '../stand-ins/kube-apiserver/install.js';
+import { kubeadmDropIn, kubeletUnit, writeKubeadmStandIns } from '../stand-ins/kubeadm/install.js';
+
+const version = 'v1.29.3';
+const token = 'abcdef.0123456789abcdef';
+const skip =
+  process.getuid?.() !== 0 ? 'needs root (sandbox hosts)' : testInit === 'sshd' && 'hosts run sshd as PID 1';
+
+/** A here-document writing `content` to `path` on a host, byte for byte. */
+const fileScript = (path: string, content: string | Buffer, mode = '0644') =>
+  `base64 -d > ${path} <<'B64'\n${Buffer.from(content).toString('base64')}\nB64\nchmod ${mode} ${path}\n`;
+
+const initConfig = (ip: string) => `apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+bootstrapTokens:
+- token: ${token}
+  ttl: 1h0m0s
+localAPIEndpoint:
+  advertiseAddress: ${ip}
+  bindPort: 6443
+nodeRegistration:
+  name: master0
+  criSocket: unix:///run/containerd/containerd.sock
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: ClusterConfiguration
+kubernetesVersion: ${version}
+controlPlaneEndpoint: ${ip}:6443
+networking:
+  podSubnet: 100.64.0.0/16
+  serviceSubnet: 10.96.0.0/16
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+cgroupDriver: systemd
+`;
+
+const joinConfig = (endpoint: string, hash: string) => `apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    token: ${token}
+    apiServerEndpoint: ${endpoint}
+    caCertHashes:
+    - ${hash}
+  timeout: 1m0s
+nodeRegistration:
+  name: node0
+  criSocket: unix:///run/containerd/containerd.sock
+`;
+
+test('kubeadm stand-in: init with a config runs real etcd and the API; a worker joins with a token and turns Ready', {
+  skip,
+}, async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 't-kadm-si-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  const bin = join(work, 'bin');
+  await writeKubeadmStandIns(bin, version);
+  await writeKubeApiserverStandIn(bin, version);
+  const layout = join(work, 'pause');
+  await writeOciImage(layout, '3.9', [
+    {
+      platform: { os: 'linux', architecture: process.arch === 'x64' ? 'amd64' : process.arch },
+      files: { pause: readFileSync('/bin/true') },
+    },
+  ]);
+  const sb = await withSandbox(t, { name: 't-kadm-si', hosts: 2, init: 'systemd' });
+  const knownHosts = join(work, 'known_hosts');
+  writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
+  const access = { sb, knownHosts };
+  const [master, worker] = sb.hosts as [(typeof sb.hosts)[0], (typeof sb.hosts)[0]];
+
+  const pauseTar = join(work, 'pause.tar');
+  assert.equal(spawnSync('tar', ['-C', layout, '-cf', pauseTar, '.']).status, 0);
+  const install = [
+    ...['kubeadm', 'kubelet', 'kube-apiserver'].map((b) =>
+      fileScript(`/usr/bin/${b}`, readFileSync(join(bin, b)), '0755'),
+    ),
+    fileScript('/etc/systemd/system/kubelet.service', kubeletUnit('/usr/bin/kubelet')),
+    'mkdir -p /etc/systemd/system/kubelet.service.d /etc/containerd',
+    fileScript('/etc/systemd/system/kubelet.service.d/10-kubeadm.conf', kubeadmDropIn('/usr/bin/kubelet')),
+    fileScript(
+      '/etc/containerd/config.toml',
+      'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  snapshotter = "native"\n',
+    ),
+    fileScript('/root/pause.tar', readFileSync(pauseTar)),
+    'systemctl daemon-reload && systemctl enable kubelet && systemctl start containerd',
+    'for i in $(seq 50); do ctr version >/dev/null 2>&1 && break; sleep 0.2; done',
+    'ctr -n k8s.io images import --snapshotter native --base-name registry.k8s.io/pause /root/pause.tar >/dev/null',
+  ].join('\n');
+  for (const h of [master, worker]) mustSsh(access, h, install);
+
+  // init, then the real etcd and the API answer
+  mustSsh(access, master, fileScript('/root/kubeadm.yaml', initConfig(master.ip)));
+  const init = ssh(access, master, 'kubeadm init --config /root/kubeadm.yaml --upload-certs 2>&1');
+  assert.equal(init.status, 0, init.out + init.err);
+  assert.match(init.out, /Your Kubernetes control-plane has initialized successfully!/);
+  const health = mustSsh(
+    access,
+    master,
+    'ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health 2>&1; readlink /proc/$(pgrep -x etcd)/exe',
+  );
+  assert.match(health, /is healthy/);
+  assert.match(health, /\/usr\/bin\/etcd/);
+  const hash = /--discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})/.exec(init.out)?.[1];
+  assert.ok(hash, init.out);
+  const files = mustSsh(
+    access,
+    master,
+    'ls /etc/kubernetes /etc/kubernetes/manifests /etc/kubernetes/pki /var/lib/kubelet; kubectl --kubeconfig /etc/kubernetes/admin.conf get --raw /healthz',
+  );
+  for (const f of [
+    'admin.conf',
+    'super-admin.conf',
+    'kubelet.conf',
+    'etcd.yaml',
+    'kube-apiserver.yaml',
+    'apiserver.crt',
+    'sa.pub',
+    'config.yaml',
+    'kubeadm-flags.env',
+  ])
+    assert.ok(files.split(/\s+/).includes(f), `${f} missing:\n${files}`);
+  assert.match(files, /ok$/);
+  // the stand-in API's bootstrap policy has no role for the controller-manager's own user yet
+  mustSsh(
+    access,
+    master,
+    'kubectl --kubeconfig /etc/kubernetes/admin.conf create clusterrolebinding t-kcm --clusterrole cluster-admin --user system:kube-controller-manager',
+  );
+
+  // a wrong CA hash is refused once the token checks out
+  const wrong = `sha256:${'0'.repeat(64)}`;
+  mustSsh(access, worker, fileScript('/root/join-wrong.yaml', joinConfig(`${master.ip}:6443`, wrong)));
+  const refused = ssh(access, worker, 'kubeadm join --config /root/join-wrong.yaml 2>&1');
+  assert.notEqual(refused.status, 0);
+  assert.match(
+    refused.out,
+    new RegExp(
+      `cluster CA found in cluster-info ConfigMap is invalid: none of the public keys "${hash}" are pinned`,
+    ),
+  );
+  assert.match(refused.out, /To see the stack trace of this error execute with --v=5 or higher/);
+
+  mustSsh(access, worker, fileScript('/root/join.yaml', joinConfig(`${master.ip}:6443`, hash)));
+  const joined = ssh(access, worker, 'kubeadm join --config /root/join.yaml 2>&1');
+  assert.equal(joined.status, 0, joined.out + joined.err);
+  assert.match(joined.out, /This node has joined the cluster/);
+
+  let nodes = '';
+  for (let i = 0; i < 60; i++) {
+    nodes = mustSsh(
+      access,
+      master,
+      'kubectl --kubeconfig /etc/kubernetes/admin.conf get nodes -o jsonpath=\'{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}\'',
+    );
+    if (/^node0=True$/m.test(nodes) && /^master0=True$/m.test(nodes)) break;
+    await new Promise((r) => setTimeout(r, 1_000));
+  }
+  assert.match(nodes, /^master0=True$/m);
+  assert.match(nodes, /^node0=True$/m);
+});

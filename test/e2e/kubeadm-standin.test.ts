@@ -82,6 +82,9 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
   writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
   const access = { sb, knownHosts };
   const [master, worker] = sb.hosts as [(typeof sb.hosts)[0], (typeof sb.hosts)[0]];
+  /** The kubelet's journal on a host, for failure messages. */
+  const journal = (h: typeof master) =>
+    ssh(access, h, 'journalctl -u kubelet --no-pager -o cat | tail -n 60').out;
 
   const pauseTar = join(work, 'pause.tar');
   assert.equal(spawnSync('tar', ['-C', layout, '-cf', pauseTar, '.']).status, 0);
@@ -106,7 +109,7 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
   // init, then the real etcd and the API answer
   mustSsh(access, master, fileScript('/root/kubeadm.yaml', initConfig(master.ip)));
   const init = ssh(access, master, 'kubeadm init --config /root/kubeadm.yaml --upload-certs 2>&1');
-  assert.equal(init.status, 0, init.out + init.err);
+  assert.equal(init.status, 0, `${init.out}${init.err}\nkubelet:\n${journal(master)}`);
   assert.match(init.out, /Your Kubernetes control-plane has initialized successfully!/);
   const health = mustSsh(
     access,
@@ -146,7 +149,7 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
   const wrong = `sha256:${'0'.repeat(64)}`;
   mustSsh(access, worker, fileScript('/root/join-wrong.yaml', joinConfig(`${master.ip}:6443`, wrong)));
   const refused = ssh(access, worker, 'kubeadm join --config /root/join-wrong.yaml 2>&1');
-  assert.notEqual(refused.status, 0);
+  assert.notEqual(refused.status, 0, refused.out);
   assert.match(
     refused.out,
     new RegExp(
@@ -157,7 +160,11 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
 
   mustSsh(access, worker, fileScript('/root/join.yaml', joinConfig(`${master.ip}:6443`, hash)));
   const joined = ssh(access, worker, 'kubeadm join --config /root/join.yaml 2>&1');
-  assert.equal(joined.status, 0, joined.out + joined.err);
+  assert.equal(
+    joined.status,
+    0,
+    `${joined.out}${joined.err}\nkubelet:\n${journal(worker)}\nmaster kubelet:\n${journal(master)}`,
+  );
   assert.match(joined.out, /This node has joined the cluster/);
 
   let nodes = '';
@@ -170,6 +177,6 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
     if (/^node0=True$/m.test(nodes) && /^master0=True$/m.test(nodes)) break;
     await new Promise((r) => setTimeout(r, 1_000));
   }
-  assert.match(nodes, /^master0=True$/m);
-  assert.match(nodes, /^node0=True$/m);
+  assert.match(nodes, /^master0=True$/m, journal(master));
+  assert.match(nodes, /^node0=True$/m, journal(worker));
 });

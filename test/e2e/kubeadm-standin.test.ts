@@ -48,15 +48,19 @@ kind: KubeletConfiguration
 cgroupDriver: systemd
 `;
 
-const joinConfig = (endpoint: string, hash: string) => `apiVersion: kubeadm.k8s.io/v1beta3
+const joinConfig = (
+  endpoint: string,
+  hash: string,
+  with_ = { token, timeout: '1m0s' },
+) => `apiVersion: kubeadm.k8s.io/v1beta3
 kind: JoinConfiguration
 discovery:
   bootstrapToken:
-    token: ${token}
+    token: ${with_.token}
     apiServerEndpoint: ${endpoint}
     caCertHashes:
     - ${hash}
-  timeout: 1m0s
+  timeout: ${with_.timeout}
 nodeRegistration:
   name: node0
   criSocket: unix:///run/containerd/containerd.sock
@@ -172,6 +176,17 @@ YAML`,
   );
   assert.match(refused.out, /To see the stack trace of this error execute with --v=5 or higher/);
 
+  // a token with no Secret is never signed into cluster-info: discovery gives up at its timeout
+  const unknownToken = { token: 'zzzzzz.0123456789abcdef', timeout: '6s' };
+  mustSsh(
+    access,
+    worker,
+    fileScript('/root/join-token.yaml', joinConfig(`${master.ip}:6443`, hash, unknownToken)),
+  );
+  const noToken = ssh(access, worker, 'kubeadm join --config /root/join-token.yaml 2>&1');
+  assert.notEqual(noToken.status, 0, noToken.out);
+  assert.match(noToken.out, /token id "zzzzzz" is invalid for this cluster or it has expired/);
+
   mustSsh(access, worker, fileScript('/root/join.yaml', joinConfig(`${master.ip}:6443`, hash)));
   const joined = ssh(access, worker, 'kubeadm join --config /root/join.yaml 2>&1');
   assert.equal(
@@ -193,4 +208,34 @@ YAML`,
   }
   assert.match(nodes, /^master0=True$/m, journal(master));
   assert.match(nodes, /^node0=True$/m, journal(worker));
+
+  // tokens through the API, and the join command kubeadm prints for them
+  const printed = mustSsh(
+    access,
+    master,
+    'kubeadm token create --ttl 10m --print-join-command && kubeadm token list',
+  );
+  assert.match(
+    printed,
+    new RegExp(
+      `^kubeadm join ${master.ip}:6443 --token [a-z0-9]{6}\\.[a-z0-9]{16} --discovery-token-ca-cert-hash ${hash}`,
+      'm',
+    ),
+  );
+  assert.match(printed, /^TOKEN\s+TTL\s+EXPIRES\s+USAGES/m);
+  assert.match(printed, new RegExp(`^${token.replace('.', '\\.')}\\s+\\d+m\\s`, 'm'));
+  assert.match(
+    mustSsh(access, master, 'kubeadm certs check-expiration'),
+    /^apiserver\s+\w{3} \d+, \d{4} \d\d:\d\d UTC\s+364d\s+ca\s+no$/m,
+  );
+
+  // reset empties kubeadm's directories and deletes its kubeconfigs, and keeps the directories
+  const reset = mustSsh(
+    access,
+    worker,
+    'kubeadm reset -f >/dev/null && ls -A /etc/kubernetes /etc/kubernetes/manifests /var/lib/kubelet /etc/kubernetes/pki; systemctl is-active kubelet || true',
+  );
+  assert.match(reset, /^\/etc\/kubernetes:\n(manifests\n)?pki\n/m);
+  assert.doesNotMatch(reset, /kubelet\.conf|ca\.crt|config\.yaml/);
+  assert.match(reset, /inactive/);
 });

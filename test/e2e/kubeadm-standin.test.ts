@@ -1,7 +1,8 @@
-// The kubeadm and kubelet stand-ins on two systemd sandbox hosts, as a kubeadm image installs them (kubelet.service
-// with kubeadm's drop-in, the machine's containerd): `kubeadm init --config` brings up the real etcd and the
-// kube-apiserver stand-in as static pods, a worker joins with a bootstrap token and the CA hash and turns
-// Ready, and a join pinning another CA's hash is refused with kubeadm's message.
+// The kubeadm and kubelet stand-ins on three systemd sandbox hosts, as a kubeadm image installs them
+// (kubelet.service with kubeadm's drop-in, the machine's containerd): `kubeadm init --config` brings up the
+// real etcd and the kube-apiserver stand-in as static pods, a worker joins with a bootstrap token and the CA
+// hash and turns Ready (a join pinning another CA's hash, or with a token that has no Secret, is refused in
+// kubeadm's words), and a second control plane joins with the certificate key, its etcd member added.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,30 @@ kind: KubeletConfiguration
 cgroupDriver: systemd
 `;
 
+const controlPlaneJoinConfig = (
+  endpoint: string,
+  hash: string,
+  ip: string,
+  certificateKey: string,
+) => `apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    token: ${token}
+    apiServerEndpoint: ${endpoint}
+    caCertHashes:
+    - ${hash}
+  timeout: 1m0s
+controlPlane:
+  certificateKey: ${certificateKey}
+  localAPIEndpoint:
+    advertiseAddress: ${ip}
+    bindPort: 6443
+nodeRegistration:
+  name: master1
+  criSocket: unix:///run/containerd/containerd.sock
+`;
+
 const joinConfig = (
   endpoint: string,
   hash: string,
@@ -66,7 +91,7 @@ nodeRegistration:
   criSocket: unix:///run/containerd/containerd.sock
 `;
 
-test('kubeadm stand-in: init with a config runs real etcd and the API; a worker joins with a token and turns Ready', {
+test('kubeadm stand-in: init runs real etcd and the API; a worker joins with a token and turns Ready; a control plane joins etcd', {
   skip,
 }, async (t) => {
   const work = mkdtempSync(join(tmpdir(), 't-kadm-si-'));
@@ -81,11 +106,15 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
       files: { pause: readFileSync('/bin/true') },
     },
   ]);
-  const sb = await withSandbox(t, { name: 't-kadm-si', hosts: 2, init: 'systemd' });
+  const sb = await withSandbox(t, { name: 't-kadm-si', hosts: 3, init: 'systemd' });
   const knownHosts = join(work, 'known_hosts');
   writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
   const access = { sb, knownHosts };
-  const [master, worker] = sb.hosts as [(typeof sb.hosts)[0], (typeof sb.hosts)[0]];
+  const [master, worker, second] = sb.hosts as [
+    (typeof sb.hosts)[0],
+    (typeof sb.hosts)[0],
+    (typeof sb.hosts)[0],
+  ];
   /** The kubelet's journal on a host, for failure messages. */
   const journal = (h: typeof master) =>
     ssh(access, h, 'journalctl -u kubelet --no-pager -o cat | tail -n 60').out;
@@ -108,7 +137,7 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
     'for i in $(seq 50); do ctr version >/dev/null 2>&1 && break; sleep 0.2; done',
     'ctr -n k8s.io images import --snapshotter native --base-name registry.k8s.io/pause /root/pause.tar >/dev/null',
   ].join('\n');
-  for (const h of [master, worker]) mustSsh(access, h, install);
+  for (const h of [master, worker, second]) mustSsh(access, h, install);
 
   // init, then the real etcd and the API answer
   mustSsh(access, master, fileScript('/root/kubeadm.yaml', initConfig(master.ip)));
@@ -142,7 +171,8 @@ test('kubeadm stand-in: init with a config runs real etcd and the API; a worker 
   ])
     assert.ok(files.split(/\s+/).includes(f), `${f} missing:\n${files}`);
   assert.match(files, /ok$/);
-  // the stand-in API's bootstrap policy has no role for the controller-manager's own user yet; kubectl's
+  // the stand-in API's bootstrap policy has no role for the controller-manager's own user yet, and its Node
+  // authorizer lets no kubelet create its mirror pods (which a control-plane join reads etcd's URLs from); kubectl's
   // create generators send protobuf, which the stand-in API refuses, so the binding goes through apply
   mustSsh(
     access,
@@ -160,6 +190,28 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: User
   name: system:kube-controller-manager
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: t-mirror-pods
+rules:
+- apiGroups: [""]
+  resources: [pods]
+  verbs: [create]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: t-mirror-pods
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: t-mirror-pods
+subjects:
+- apiGroup: rbac.authorization.k8s.io
+  kind: Group
+  name: system:nodes
 YAML`,
   );
 
@@ -208,6 +260,37 @@ YAML`,
   }
   assert.match(nodes, /^master0=True$/m, journal(master));
   assert.match(nodes, /^node0=True$/m, journal(worker));
+
+  // a second control plane: the certificates downloaded with the certificate key, its etcd added as a
+  // member before it starts; etcd then has two started members
+  const certificateKey = /--certificate-key ([0-9a-f]{64})/.exec(init.out)?.[1];
+  assert.ok(certificateKey, init.out);
+  mustSsh(
+    access,
+    second,
+    fileScript(
+      '/root/join-cp.yaml',
+      controlPlaneJoinConfig(`${master.ip}:6443`, hash, second.ip, certificateKey),
+    ),
+  );
+  const cp = ssh(access, second, 'kubeadm join --config /root/join-cp.yaml 2>&1');
+  assert.equal(
+    cp.status,
+    0,
+    `${cp.out}${cp.err}\nkubelet:\n${journal(second)}\nmaster kubelet:\n${journal(master)}`,
+  );
+  assert.match(cp.out, /This node has joined the cluster and a new control plane instance was created/);
+  const members = mustSsh(
+    access,
+    second,
+    'ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key member list',
+  );
+  assert.match(members, new RegExp(`started, master0, https://${master.ip}:2380`));
+  assert.match(members, new RegExp(`started, master1, https://${second.ip}:2380`));
+  assert.equal(
+    mustSsh(access, second, 'cat /etc/kubernetes/pki/ca.crt'),
+    mustSsh(access, master, 'cat /etc/kubernetes/pki/ca.crt'),
+  );
 
   // tokens through the API, and the join command kubeadm prints for them
   const printed = mustSsh(

@@ -19,13 +19,19 @@ function clusterBinding(name: string, role: string, subjects: KubeObject[]): Kub
   };
 }
 
-function namespacedReader(namespace: string, name: string, configMap: string, subjects: KubeObject[]) {
+function namespacedReader(
+  namespace: string,
+  name: string,
+  object: string,
+  subjects: KubeObject[],
+  resource = 'configmaps',
+) {
   return {
     role: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'Role',
       metadata: { name, namespace },
-      rules: [{ apiGroups: [''], resources: ['configmaps'], resourceNames: [configMap], verbs: ['get'] }],
+      rules: [{ apiGroups: [''], resources: [resource], resourceNames: [object], verbs: ['get'] }],
     },
     binding: {
       apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -84,6 +90,20 @@ export async function bootstrapTokenRbac(client: KubeClient): Promise<void> {
     namespacedReader('kube-public', 'kubeadm:bootstrap-signer-clusterinfo', 'cluster-info', [
       user('system:anonymous'),
     ]),
+  );
+}
+
+/** upload-certs: a joining control plane's bootstrap token may read the kubeadm-certs Secret. */
+export async function certsReader(client: KubeClient): Promise<void> {
+  await applyReader(
+    client,
+    namespacedReader(
+      'kube-system',
+      'kubeadm:kubeadm-certs',
+      'kubeadm-certs',
+      [group(TOKEN_GROUP)],
+      'secrets',
+    ),
   );
 }
 

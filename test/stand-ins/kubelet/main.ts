@@ -222,12 +222,12 @@ async function main(): Promise<void> {
       for (const p of staticPods.pods()) {
         const mirror = mirrorPod(p, nodeName, internalIp);
         const at = `/api/v1/namespaces/${mirror.metadata.namespace}/pods`;
-        if (mirrorRefused.has(mirror.metadata.name) || (await client.get(`${at}/${mirror.metadata.name}`)))
-          continue;
+        if (await client.get(`${at}/${mirror.metadata.name}`)) continue;
         await client.call('POST', at, mirror).catch((e: ApiCallError) => {
-          // a refusal is final for this kubelet run: say it once, not every status loop
+          // tried again on every status loop, said once
+          if (!mirrorRefused.has(mirror.metadata.name))
+            log(`Failed creating a mirror pod for ${mirror.metadata.name}: ${e.message}`);
           mirrorRefused.add(mirror.metadata.name);
-          log(`Failed creating a mirror pod for ${mirror.metadata.name}: ${e.message}`);
         });
       }
     } catch (e) {

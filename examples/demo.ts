@@ -1,7 +1,8 @@
-// berth's main job on one machine: three sandbox hosts, the example k3s cluster image and the example
-// application image built offline, `berth run` of the cluster onto 1 master + 2 nodes, `kubectl get
-// nodes`, then `berth run` of the application on the running cluster: its pod ends Running on a node,
-// its image pulled from the cluster registry. Run as root: `npm run demo`.
+// berth's main job on one machine: three sandbox hosts, the example cluster image (k3s, or kubeadm with
+// `--distribution kubeadm`) and the example application image built offline, `berth run` of the cluster
+// onto 1 master + 2 nodes, `kubectl get nodes`, then `berth run` of the application on the running
+// cluster: its pod ends Running on a node, its image pulled from the cluster registry. Run as root:
+// `npm run demo` or `npm run demo -- --distribution kubeadm`.
 // Re-running it first removes the previous demo cluster and sandbox. BERTH_BIN=./berth-linux-amd64 runs
 // every berth command through the single file that `npm run package` makes instead of ./bin/berth.
 
@@ -10,13 +11,30 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildExampleApp, buildExampleImage } from './example-image.js';
+import { parseArgs } from 'node:util';
+import {
+  buildExampleApp,
+  buildExampleImage,
+  type ExampleDistribution,
+  KUBEADM_EXAMPLE_VERSION,
+} from './example-image.js';
 
 const berth = process.env.BERTH_BIN
   ? resolve(process.env.BERTH_BIN)
   : fileURLToPath(new URL('../../bin/berth', import.meta.url));
 const name = 'demo';
-const image = 'example/k3s:v1.28.14';
+let distribution: ExampleDistribution;
+try {
+  const { values } = parseArgs({ options: { distribution: { type: 'string', default: 'k3s' } } });
+  if (values.distribution !== 'k3s' && values.distribution !== 'kubeadm')
+    throw new Error(`--distribution ${values.distribution}: use k3s or kubeadm`);
+  distribution = values.distribution;
+} catch (e) {
+  process.stderr.write(`demo: ${(e as Error).message}\n`);
+  process.exit(2);
+}
+const image =
+  distribution === 'kubeadm' ? `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}` : 'example/k3s:v1.28.14';
 const app = 'example/hello:1.0';
 
 function step(title: string): void {
@@ -54,11 +72,17 @@ step('clean up a previous demo, if any');
 run(berth, ['reset', '--cluster', name], true);
 run(berth, ['sandbox', 'down', '--name', name], true);
 
-step(`build the example cluster image ${image} from examples/k3s (offline)`);
+step(`build the example cluster image ${image} from examples/${distribution} (offline)`);
 const work = mkdtempSync(join(tmpdir(), 'berth-demo-'));
 try {
-  const built = await buildExampleImage({ tag: image, workDir: work });
-  if (built.standIn) {
+  const built = await buildExampleImage({ tag: image, workDir: work, distribution });
+  if (distribution === 'kubeadm') {
+    process.stdout.write(
+      "NOTE: kubeadm, kubelet and kube-apiserver in the image are berth's TEST STAND-INS (test/stand-ins: their\n" +
+        '      flags, files and a small Kubernetes API); etcd is the real one, kubectl, containerd and runc are\n' +
+        "      this machine's.\n",
+    );
+  } else if (built.standIn) {
     process.stdout.write(
       "NOTE: no real k3s binary is available on this machine, so the image carries berth's k3s TEST STAND-IN\n" +
         '      (test/stand-ins/k3s: k3s v1.28 flags, files and a small Kubernetes API; it runs real containerd).\n' +

@@ -1,10 +1,13 @@
-// Builds the example k3s cluster image (examples/k3s) offline, for the demo and the end-to-end tests:
-// a pause image is built from busybox and served by a registry on this machine, the context lists it in
-// images/shim, and `berth build` saves it into registry/ as pause:3.9, so that a pull of
-// registry.k8s.io/pause:3.9 on the cluster's hosts is served from the cluster registry.
-// bin/k3s is a real k3s when BERTH_K3S_BINARY names one (or `k3s` is on PATH); otherwise the k3s
-// test stand-in, which the caller is told about. The example application image (examples/hello) is built
-// the same way, its container image made from busybox.
+// Builds the example cluster images (examples/k3s, examples/kubeadm) offline, for the demo and the
+// end-to-end tests: the images the cluster pulls (pause, and for kubeadm its control-plane images) are built
+// from busybox and served by a registry on this machine, the context lists them in images/shim, and `berth
+// build` saves them into registry/ (pause:3.9...), so that a pull of registry.k8s.io/pause:3.9 on the
+// cluster's hosts is served from the cluster registry.
+// k3s: bin/k3s is a real k3s when BERTH_K3S_BINARY names one (or `k3s` is on PATH); otherwise the k3s
+// test stand-in, which the caller is told about. kubeadm: bin/ holds the kubeadm, kubelet and
+// kube-apiserver test stand-ins and the machine's real kubectl, cri/ the machine's real containerd,
+// containerd-shim-runc-v2 and runc. The example application image (examples/hello) is built the same way,
+// its container image made from busybox.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -19,36 +22,83 @@ import type { ImageStore } from '../src/image/store.js';
 import { hostPlatform } from '../src/image/types.js';
 import { startRegistry } from '../test/helpers/test-registry.js';
 import { writeK3sStandIn } from '../test/stand-ins/k3s/install.js';
+import { writeKubeApiserverStandIn } from '../test/stand-ins/kube-apiserver/install.js';
+import { kubeadmDropIn, kubeletUnit, writeKubeadmStandIns } from '../test/stand-ins/kubeadm/install.js';
 
-const contextSource = fileURLToPath(new URL('../../examples/k3s', import.meta.url));
-const appSource = fileURLToPath(new URL('../../examples/hello', import.meta.url));
+export type ExampleDistribution = 'k3s' | 'kubeadm';
 
-/** Builds a one-file image of /bin/busybox running `cmd` as `ref` and pushes it to its (loopback) registry. */
-async function pushBusyboxImage(workDir: string, ref: string, cmd: string[], store?: ImageStore) {
-  const dir = join(workDir, ref.replace(/[^A-Za-z0-9]+/g, '-'));
+const examplesDir = fileURLToPath(new URL('../../examples', import.meta.url));
+const appSource = join(examplesDir, 'hello');
+
+/** The Kubernetes version of examples/kubeadm and the images kubeadm pulls for it, without a registry host. */
+export const KUBEADM_EXAMPLE_VERSION = 'v1.29.3';
+const KUBEADM_IMAGES = [
+  'pause:3.9',
+  `kube-apiserver:${KUBEADM_EXAMPLE_VERSION}`,
+  `kube-controller-manager:${KUBEADM_EXAMPLE_VERSION}`,
+  `kube-scheduler:${KUBEADM_EXAMPLE_VERSION}`,
+  `kube-proxy:${KUBEADM_EXAMPLE_VERSION}`,
+  'etcd:3.5.12-0',
+  'coredns:v1.11.1',
+];
+
+/**
+ * Builds a one-file image of /bin/busybox running `cmd`, tagged with every one of `refs`, and pushes each to
+ * its (loopback) registry.
+ */
+async function pushBusyboxImage(workDir: string, refs: string[], cmd: string[], store?: ImageStore) {
+  const dir = join(workDir, refs[0]!.replace(/[^A-Za-z0-9]+/g, '-'));
   mkdirSync(dir, { recursive: true });
   cpSync('/bin/busybox', join(dir, 'busybox'));
   writeFileSync(
     join(dir, 'Kubefile'),
     `FROM scratch\nCOPY busybox /bin/busybox\nCMD ${JSON.stringify(cmd)}\n`,
   );
-  await buildImage({ contextDir: dir, tags: [ref], store });
-  await pushImage(ref, ref, { store });
+  await buildImage({ contextDir: dir, tags: refs, store });
+  for (const ref of refs) await pushImage(ref, ref, { store });
 }
 
-function realK3s(): string | undefined {
-  const named = process.env.BERTH_K3S_BINARY;
-  if (named) return named;
+function onPath(name: string): string | undefined {
   try {
-    return execFileSync('sh', ['-c', 'command -v k3s'], { encoding: 'utf8' }).trim() || undefined;
+    return execFileSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).trim() || undefined;
   } catch {
     return undefined;
   }
 }
 
+function realK3s(): string | undefined {
+  return process.env.BERTH_K3S_BINARY || onPath('k3s');
+}
+
+/** A program of this machine that the kubeadm example image carries. */
+function machineProgram(name: string, debianPackage: string): string {
+  const path = onPath(name);
+  if (!path)
+    throw new Error(`examples/kubeadm needs this machine's ${name}: apt-get install ${debianPackage}`);
+  return path;
+}
+
+/** bin/ and cri/ of the kubeadm example, and the kubelet unit files scripts/init.sh installs. */
+async function fillKubeadmContext(context: string): Promise<void> {
+  const bin = join(context, 'bin');
+  await writeKubeadmStandIns(bin, KUBEADM_EXAMPLE_VERSION);
+  await writeKubeApiserverStandIn(bin, KUBEADM_EXAMPLE_VERSION);
+  cpSync(machineProgram('kubectl', 'kubectl'), join(bin, 'kubectl'));
+  const cri = join(context, 'cri');
+  mkdirSync(cri, { recursive: true });
+  for (const [name, pkg] of [
+    ['containerd', 'containerd'],
+    ['containerd-shim-runc-v2', 'containerd'],
+    ['runc', 'runc'],
+  ] as const)
+    cpSync(machineProgram(name, pkg), join(cri, name));
+  writeFileSync(join(context, 'etc', 'kubelet.service'), kubeletUnit('/usr/bin/kubelet'));
+  writeFileSync(join(context, 'etc', '10-kubeadm.conf'), kubeadmDropIn('/usr/bin/kubelet'));
+}
+
 export interface ExampleImage {
   ref: string;
-  /** True when bin/k3s is the test stand-in, not a real k3s. */
+  /** True when bin/ holds test stand-ins (always for kubeadm; for k3s when no real k3s was found). */
   standIn: boolean;
 }
 
@@ -69,20 +119,26 @@ export async function buildExampleImage(opts: {
   store?: ImageStore;
   /** Extra bytes of random data in the rootfs (payload/random.bin, outside registry/), for benchmarks. */
   payloadBytes?: number;
+  /** Which example: examples/k3s (default) or examples/kubeadm. */
+  distribution?: ExampleDistribution;
 }): Promise<ExampleImage> {
+  const distribution = opts.distribution ?? 'k3s';
   const source = await startRegistry();
   try {
-    const pauseRef = `${source.host}/pause:3.9`;
-    await pushBusyboxImage(opts.workDir, pauseRef, ['/bin/busybox', 'sleep', '2147483647'], opts.store);
+    const refs = (distribution === 'kubeadm' ? KUBEADM_IMAGES : ['pause:3.9']).map(
+      (i) => `${source.host}/${i}`,
+    );
+    await pushBusyboxImage(opts.workDir, refs, ['/bin/busybox', 'sleep', '2147483647'], opts.store);
 
-    const context = join(opts.workDir, 'k3s');
+    const context = join(opts.workDir, distribution);
     rmSync(context, { recursive: true, force: true });
-    cpSync(contextSource, context, { recursive: true });
-    writeFileSync(join(context, 'images', 'shim', 'images.txt'), `${pauseRef}\n`, { flag: 'a' });
+    cpSync(join(examplesDir, distribution), context, { recursive: true });
+    writeFileSync(join(context, 'images', 'shim', 'images.txt'), `${refs.join('\n')}\n`, { flag: 'a' });
     const bin = join(context, 'bin');
     mkdirSync(bin, { recursive: true });
-    const k3s = realK3s();
-    if (k3s) cpSync(k3s, join(bin, 'k3s'));
+    const k3s = distribution === 'k3s' ? realK3s() : undefined;
+    if (distribution === 'kubeadm') await fillKubeadmContext(context);
+    else if (k3s) cpSync(k3s, join(bin, 'k3s'));
     else await writeK3sStandIn(bin);
     mkdirSync(join(context, 'registry'), { recursive: true });
     if (opts.payloadBytes) writePayload(context, opts.payloadBytes);
@@ -118,7 +174,12 @@ export async function buildExampleApp(opts: {
   const source = await startRegistry();
   try {
     const helloRef = `${source.host}/berth-example/hello:1.0`;
-    await pushBusyboxImage(opts.workDir, helloRef, ['/bin/busybox', 'httpd', '-f', '-p', '8080'], opts.store);
+    await pushBusyboxImage(
+      opts.workDir,
+      [helloRef],
+      ['/bin/busybox', 'httpd', '-f', '-p', '8080'],
+      opts.store,
+    );
     const context = join(opts.workDir, 'hello');
     rmSync(context, { recursive: true, force: true });
     cpSync(appSource, context, { recursive: true });

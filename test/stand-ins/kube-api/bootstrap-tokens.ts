@@ -1,7 +1,9 @@
 // Bootstrap tokens as Kubernetes keeps them (kube-system Secrets of type bootstrap.kubernetes.io/token) and
-// the checks made on them outside the API server: kubeadm creating and listing tokens, the bootstrap signer
-// signing kube-public/cluster-info for each token, and a joining node verifying that signature.
+// the checks every party makes on them: kubeadm creating and listing tokens, the API server authenticating a
+// bearer token, the bootstrap signer signing kube-public/cluster-info for each token, and a joining node
+// verifying that signature. Shared so the kubeadm, kubelet and API server stand-ins judge a token alike.
 import { createHash, createHmac, randomBytes, timingSafeEqual, X509Certificate } from 'node:crypto';
+import type { ApiUser } from './api-server.js';
 import type { KubeObject } from './kube-object.js';
 
 export const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
@@ -87,6 +89,27 @@ export function tokenFromSecret(secret: KubeObject): BootstrapToken | undefined 
 
 export const isExpired = (t: BootstrapToken, now = Date.now()) =>
   t.expires !== undefined && !(t.expires.getTime() > now);
+
+/**
+ * The API server's bootstrap token authenticator: a bearer `id.secret` matching an unexpired Secret with
+ * the authentication usage is user `system:bootstrap:<id>` in `system:bootstrappers` and its extra groups.
+ */
+export function authenticateBootstrapToken(bearer: string, secrets: KubeObject[]): ApiUser | undefined {
+  const parsed = parseToken(bearer);
+  if (!parsed) return undefined;
+  const secret = secrets.find((s) => s.metadata?.name === tokenSecretName(parsed.id));
+  const t = secret && tokenFromSecret(secret);
+  if (!t || isExpired(t) || !t.usages.includes('authentication')) return undefined;
+  const a = Buffer.from(t.secret);
+  const b = Buffer.from(parsed.secret);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+  // kube-apiserver takes only extra groups of the system:bootstrappers: family from a token
+  const extra = t.groups.filter((g) => g.startsWith('system:bootstrappers:'));
+  return {
+    name: `system:bootstrap:${t.id}`,
+    groups: ['system:bootstrappers', ...extra, 'system:authenticated'],
+  };
+}
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 

@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { ApiUser, KubeApiServer, RequestAttributes } from '../kube-api/api-server.js';
+import { authenticateBootstrapToken } from '../kube-api/bootstrap-tokens.js';
 import { nodeAuthorizes } from '../kube-api/node-authorizer.js';
 import { rbacAuthorizes } from '../kube-api/rbac-authorizer.js';
 
@@ -13,32 +14,7 @@ export interface AuthOptions {
   anonymous: boolean;
 }
 
-const TOKEN_RE = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
 const ANONYMOUS: ApiUser = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
-
-const decoded = (data: Record<string, string> | undefined, key: string) =>
-  Buffer.from(data?.[key] ?? '', 'base64').toString('utf8');
-
-/** The user a valid, unexpired bootstrap token authenticates as, or undefined. */
-export function bootstrapTokenUser(api: KubeApiServer, token: string, now = Date.now()): ApiUser | undefined {
-  const m = TOKEN_RE.exec(token);
-  if (!m) return undefined;
-  const secret = api.get(api.typeOf('', 'Secret'), 'kube-system', `bootstrap-token-${m[1]}`);
-  if (secret?.type !== 'bootstrap.kubernetes.io/token' || secret.metadata.deletionTimestamp) return undefined;
-  const data = secret.data as Record<string, string> | undefined;
-  if (decoded(data, 'token-id') !== m[1] || decoded(data, 'token-secret') !== m[2]) return undefined;
-  if (decoded(data, 'usage-bootstrap-authentication') !== 'true') return undefined;
-  const expiration = decoded(data, 'expiration');
-  if (expiration && !(Date.parse(expiration) > now)) return undefined;
-  const extra = decoded(data, 'auth-extra-groups')
-    .split(',')
-    .map((g) => g.trim())
-    .filter((g) => g.startsWith('system:bootstrappers:'));
-  return {
-    name: `system:bootstrap:${m[1]}`,
-    groups: ['system:bootstrappers', ...extra, 'system:authenticated'],
-  };
-}
 
 /** The request's user; null when it presented credentials that do not hold (401). */
 export function authenticate(api: KubeApiServer, req: IncomingMessage, o: AuthOptions): ApiUser | null {
@@ -54,7 +30,8 @@ export function authenticate(api: KubeApiServer, req: IncomingMessage, o: AuthOp
   const auth = req.headers.authorization;
   if (auth) {
     const bearer = /^Bearer\s+(\S+)$/i.exec(auth)?.[1];
-    const user = bearer && o.bootstrapTokens ? bootstrapTokenUser(api, bearer) : undefined;
+    const secrets = () => api.list(api.typeOf('', 'Secret'), 'kube-system');
+    const user = bearer && o.bootstrapTokens ? authenticateBootstrapToken(bearer, secrets()) : undefined;
     return user ?? null;
   }
   return o.anonymous ? ANONYMOUS : null;

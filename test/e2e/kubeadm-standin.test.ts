@@ -17,6 +17,8 @@ import { kubeadmDropIn, kubeletUnit, writeKubeadmStandIns } from '../stand-ins/k
 
 const version = 'v1.29.3';
 const token = 'abcdef.0123456789abcdef';
+const etcdctl =
+  'ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key';
 const skip =
   process.getuid?.() !== 0 ? 'needs root (sandbox hosts)' : testInit === 'sshd' && 'hosts run sshd as PID 1';
 
@@ -147,7 +149,7 @@ test('kubeadm stand-in: init runs real etcd and the API; a worker joins with a t
   const health = mustSsh(
     access,
     master,
-    'ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key endpoint health 2>&1; readlink /proc/$(pgrep -x etcd)/exe',
+    `${etcdctl} endpoint health 2>&1; readlink /proc/$(pgrep -x etcd)/exe`,
   );
   assert.match(health, /is healthy/);
   assert.match(health, /\/usr\/bin\/etcd/);
@@ -280,11 +282,7 @@ YAML`,
     `${cp.out}${cp.err}\nkubelet:\n${journal(second)}\nmaster kubelet:\n${journal(master)}`,
   );
   assert.match(cp.out, /This node has joined the cluster and a new control plane instance was created/);
-  const members = mustSsh(
-    access,
-    second,
-    'ETCDCTL_API=3 etcdctl --endpoints https://127.0.0.1:2379 --cacert /etc/kubernetes/pki/etcd/ca.crt --cert /etc/kubernetes/pki/etcd/healthcheck-client.crt --key /etc/kubernetes/pki/etcd/healthcheck-client.key member list',
-  );
+  const members = mustSsh(access, second, `${etcdctl} member list`);
   assert.match(members, new RegExp(`started, master0, https://${master.ip}:2380`));
   assert.match(members, new RegExp(`started, master1, https://${second.ip}:2380`));
   assert.equal(
@@ -311,6 +309,12 @@ YAML`,
     mustSsh(access, master, 'kubeadm certs check-expiration'),
     /^apiserver\s+\w{3} \d+, \d{4} \d\d:\d\d UTC\s+364d\s+ca\s+no$/m,
   );
+
+  // reset on a control plane removes its etcd member first
+  mustSsh(access, second, 'kubeadm reset -f >/dev/null');
+  const left = mustSsh(access, master, `${etcdctl} member list`);
+  assert.match(left, /started, master0,/);
+  assert.doesNotMatch(left, /master1/);
 
   // reset empties kubeadm's directories and deletes its kubeconfigs, and keeps the directories
   const reset = mustSsh(

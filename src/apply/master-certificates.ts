@@ -38,9 +38,12 @@ export interface MasterCertificates {
 
 const marker = '@@berth-certificate-file ';
 
-/** sh printing each *.crt file of `dirs` (missing dirs skipped) after a marker line naming it. */
-export function certificateListScript(dirs: readonly string[]): string {
-  return [
+/**
+ * sh printing each *.crt file of `dirs` (missing dirs skipped), and the embedded client certificate of
+ * each of `kubeconfigs` that has one, after a marker line naming the file.
+ */
+export function certificateListScript(dirs: readonly string[], kubeconfigs: readonly string[] = []): string {
+  const lines = [
     `for d in ${dirs.map(shellQuote).join(' ')}; do`,
     '  [ -d "$d" ] || continue',
     '  for f in "$d"/*.crt; do',
@@ -49,7 +52,19 @@ export function certificateListScript(dirs: readonly string[]): string {
     '    cat "$f"; echo',
     '  done',
     'done',
-  ].join('\n');
+  ];
+  if (kubeconfigs.length > 0)
+    lines.push(
+      `for f in ${kubeconfigs.map(shellQuote).join(' ')}; do`,
+      '  [ -f "$f" ] || continue',
+      `  data=$(sed -n 's/^[[:space:]]*client-certificate-data:[[:space:]]*//p' "$f")`,
+      '  [ -n "$data" ] || continue',
+      `  printf '%s%s\\n' '${marker}' "$f"`,
+      // one line per user: each decoded alone, as base64 padding may end any of them
+      '  printf \'%s\\n\' "$data" | while read -r b; do printf \'%s\' "$b" | base64 -d; echo; done',
+      'done',
+    );
+  return lines.join('\n');
 }
 
 /** The certificates in what certificateListScript printed on `host`. */
@@ -98,11 +113,10 @@ export interface ReadOptions {
 async function readFrom(
   pool: SshPool,
   hosts: ResolvedHost[],
-  dirs: readonly string[],
+  script: string,
   opts: ReadOptions,
 ): Promise<MasterCertificates> {
   const now = opts.now ?? new Date();
-  const script = certificateListScript(dirs);
   const settled = await settleLimit(hosts, opts.concurrency ?? 20, async (h) => {
     const session = await pool.session(hostSpec(h));
     return (await session.exec(script, { sudo: true, signal: opts.signal })).stdout;
@@ -132,7 +146,9 @@ export async function masterCertificates(name: string, opts: ReadOptions = {}): 
   const runtime = runtimeFor(Object.assign({}, ...recorded.map((m) => m.labels ?? {})));
   const pool = new SshPool({ acceptNewHostKey: opts.acceptNewHostKey });
   try {
-    return await readFrom(pool, masters(loaded.cluster), runtime.defaults.certificateDirs, opts);
+    const { certificateDirs, certificateKubeconfigs } = runtime.defaults;
+    const script = certificateListScript(certificateDirs, certificateKubeconfigs);
+    return await readFrom(pool, masters(loaded.cluster), script, opts);
   } finally {
     await pool.closeAll();
   }

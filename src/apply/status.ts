@@ -63,6 +63,8 @@ export async function clusterStatus(name: string): Promise<ClusterStatusReport> 
   const loaded = await loadApplied(name);
   if (!loaded) throw new NotFoundError(`cluster ${name} does not exist`);
   const paths = clusterPaths(name);
+  // the masters are asked over SSH while the API answers (certificatesOf never rejects)
+  const certificates = certificatesOf(name);
   let nodes: NodeState[] = [];
   let apiError: string | undefined;
   try {
@@ -91,7 +93,7 @@ export async function clusterStatus(name: string): Promise<ClusterStatusReport> 
     hosts,
     apps: await appsOf(loaded, paths.journal),
     apiError,
-    ...(await certificatesOf(name)),
+    ...(await certificates),
   };
 }
 

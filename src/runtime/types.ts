@@ -100,6 +100,8 @@ export interface RuntimeDefaults {
    * every `*.crt` in them is listed by `berth cert check` and watched for expiry by `berth status`.
    */
   certificateDirs: readonly string[];
+  /** Kubeconfig files on a master whose embedded client certificate (client-certificate-data) is listed too. */
+  certificateKubeconfigs?: readonly string[];
 }
 
 export interface Runtime<S = unknown> {

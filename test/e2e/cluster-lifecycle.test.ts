@@ -153,6 +153,11 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
         json.certificates.find((c) => c.path === `${tls}/server-ca.crt`)?.subject ?? '',
         /^CN=k3s-server-ca@/,
       );
+      assert.equal(
+        json.certificates.find((c) => c.path === '/etc/rancher/k3s/k3s.yaml')?.subject,
+        'O=system:masters, CN=system:admin',
+        'the admin kubeconfig embeds its client certificate',
+      );
       const text = (await berthOk(['cert', 'check', '--cluster', cluster])).stdout.trimEnd().split('\n');
       assert.match(text[0] ?? '', /^HOST +PATH +SUBJECT +NOT AFTER +DAYS LEFT +SANS$/);
       assert.equal(text.length, json.certificates.length + 1);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { daysLeft, expiringWithin, expiryWarning } from '../../src/apply/certificate-expiry.js';
 import { certificateListScript, parseCertificateListing } from '../../src/apply/master-certificates.js';
 import { clusterFromRunArgs, stringifyClusterfile } from '../../src/clusterfile/index.js';
-import { makeClusterCas, masterPkiFiles } from '../../src/runtime/kubeadm/pki/index.js';
+import { makeClusterCas, masterKubeconfigs, masterPkiFiles } from '../../src/runtime/kubeadm/pki/index.js';
 import { sh } from '../helpers/run-local.js';
 
 const day = 86_400_000;
@@ -50,7 +50,7 @@ test('status warns for certificates expiring within 30 days or expired, soonest 
   );
 });
 
-test("the listing script prints every *.crt of the driver's dirs, and its output parses into certificates", async () => {
+test("the listing script prints every *.crt of the driver's dirs and kubeconfigs' embedded certificates, parsed back", async () => {
   const cas = await makeClusterCas(now, 'ECDSA-P256');
   const files = await masterPkiFiles(
     cas,
@@ -79,7 +79,20 @@ test("the listing script prints every *.crt of the driver's dirs, and its output
     await writeFile(join(dir, 'pki', 'deeper', 'ca.crt'), files['ca.crt'] ?? '');
     await writeFile(join(dir, 'pki', 'etcd', 'server.crt'), files['etcd/server.crt'] ?? '');
     const dirs = [join(dir, 'pki'), join(dir, 'pki', 'etcd'), join(dir, 'missing')];
-    const out = sh(certificateListScript(dirs));
+    const kubeconfigs = await masterKubeconfigs(cas, {
+      clusterName: 'kubernetes',
+      server: 'https://apiserver.cluster.local:6443',
+      nodeName: 'm0',
+      kubeMinor: 28,
+    });
+    await writeFile(join(dir, 'admin.conf'), kubeconfigs['admin.conf'] ?? '');
+    // a kubeconfig naming its certificate by path has nothing embedded to list
+    await writeFile(
+      join(dir, 'kubelet.conf'),
+      'users:\n- user:\n    client-certificate: /var/lib/kubelet/pki/x.pem\n',
+    );
+    const kubeconfigPaths = ['admin.conf', 'kubelet.conf', 'absent.conf'].map((f) => join(dir, f));
+    const out = sh(certificateListScript(dirs, kubeconfigPaths));
     const r = parseCertificateListing('10.0.0.1', out, now);
     const seen = r.certificates.map(
       (c) => `${c.path.slice(dir.length)}${c.position ? `#${c.position}` : ''} ${c.subject}`,
@@ -89,6 +102,7 @@ test("the listing script prints every *.crt of the driver's dirs, and its output
       '/pki/bundle.crt#1 CN=front-proxy-client',
       '/pki/bundle.crt#2 CN=front-proxy-ca',
       '/pki/etcd/server.crt CN=m0',
+      '/admin.conf O=system:masters, CN=kubernetes-admin',
     ]);
     assert.deepEqual(r.unreadable, [
       { host: '10.0.0.1', path: join(dir, 'pki', 'broken.crt'), error: 'no PEM certificate in it' },

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, test } from 'node:test';
+import { connect, createServer } from 'node:tls';
 import { parse } from 'yaml';
 import {
   type ClusterCas,
@@ -341,4 +344,63 @@ test('bootstrap tokens have the form kubeadm accepts and are not repeated', () =
   const tokens = new Set(Array.from({ length: 50 }, newBootstrapToken));
   assert.equal(tokens.size, 50);
   for (const t of tokens) assert.match(t, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+});
+
+test("a TLS client trusting ca.crt accepts the API server under each of its names; it takes the CA's clients only", async () => {
+  const { files } = await rsaCluster();
+  const server = createServer({
+    cert: files['apiserver.crt'],
+    key: files['apiserver.key'],
+    ca: files['ca.crt'],
+    requestCert: true,
+    rejectUnauthorized: false,
+  });
+  const authorized: boolean[] = [];
+  server.on('secureConnection', (s) => {
+    authorized.push(s.authorized);
+    s.end('ok');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const dial = (servername: string, client: string) =>
+    new Promise<string>((resolve, reject) => {
+      const s = connect({
+        host: '127.0.0.1',
+        port,
+        servername,
+        ca: files['ca.crt'],
+        cert: files[`${client}.crt`],
+        key: files[`${client}.key`],
+      });
+      s.on('secureConnect', () => {
+        const peer = s.getPeerX509Certificate();
+        s.setEncoding('utf8');
+        s.on('data', () => {
+          s.destroy();
+          resolve(peer?.subject ?? '');
+        });
+      });
+      s.on('error', reject);
+    });
+  try {
+    for (const name of [
+      'apiserver.cluster.local',
+      'kubernetes.default.svc.cluster.example',
+      'm1',
+      'localhost',
+    ])
+      assert.equal(await dial(name, 'apiserver-kubelet-client'), 'CN=kube-apiserver', name);
+    const cert = new X509Certificate(files['apiserver.crt'] ?? '');
+    for (const ip of ['127.0.0.1', '10.103.97.2', '10.0.0.12', '10.96.0.1', '203.0.113.7'])
+      assert.equal(cert.checkIP(ip), ip);
+    assert.equal(cert.checkHost('other.example'), undefined);
+    await dial('apiserver.cluster.local', 'front-proxy-client');
+    assert.deepEqual(
+      authorized,
+      [true, true, true, true, false],
+      'a client of the front-proxy CA is not authorized',
+    );
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
 });

@@ -7,6 +7,7 @@ import { InputError } from '../../src/util/errors.js';
 import { lineContaining } from '../helpers/clusterfile-sample.js';
 import {
   clusterfileDocs,
+  clusterfileText,
   input,
   masters,
   nodes,
@@ -96,7 +97,7 @@ test('defaults: sealos ranges, the endpoint name, ipvs kube-proxy sparing the VI
 });
 
 test('merge order: berth < image etc/kubeadm.yml < Clusterfile, a field from each layer', () => {
-  const documents = clusterfileDocs(`apiVersion: kubeadm.k8s.io/v1beta3
+  const clusterfileSource = `apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
 imageRepository: registry.example:5000
 apiServer:
@@ -107,7 +108,9 @@ apiServer:
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 maxPods: 200
-`);
+cgroupDriver: cgroupfs
+`;
+  const documents = clusterfileDocs(clusterfileSource);
   const config = kubeadmConfig(
     input('v1.29.3', {
       imageDefaultConfig: sealosImageConfig.replace(
@@ -139,6 +142,7 @@ maxPods: 200
   assert.equal(d.KubeProxyConfiguration!.udpIdleTimeout, undefined);
   assert.deepEqual(config.warnings, [
     `image:etc/kubeadm.yml:${lineContaining(sealosImageConfig, 'udpIdleTimeout')}: KubeProxyConfiguration field udpIdleTimeout is not in kubeproxy.config.k8s.io/v1alpha1; it is left out`,
+    `Clusterfile:${lineContaining(clusterfileText(clusterfileSource), 'cgroupDriver')}: KubeletConfiguration cgroupDriver "cgroupfs" is not used: the kubelets use systemd, as the first master's init system and cgroups require`,
   ]);
   const fromImage = byKind(
     kubeadmConfig(

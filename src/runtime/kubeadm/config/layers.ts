@@ -42,7 +42,7 @@ export interface LayerInput {
 
 export interface MergedLayers {
   api: TargetApi;
-  /** What was left out of the image's documents, one line each. */
+  /** What was left out or overridden of the documents, one line each. */
   warnings: string[];
   docs: Record<ConfigKind, Mapping>;
   /** `file:line` of the last document that set `path` of `kind`; undefined when only berth did. */
@@ -147,6 +147,14 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
   ) as Record<ConfigKind, Mapping>;
   docs.ClusterConfiguration.kubernetesVersion = version;
   docs.ClusterConfiguration.controlPlaneEndpoint = endpoint;
+  for (const l of layers) {
+    const set = l.kind === 'KubeletConfiguration' ? l.object.cgroupDriver : undefined;
+    if (l.doc && l.doc.file !== imageConfigFile && set !== undefined && set !== input.cgroupDriver) {
+      warnings.push(
+        `${whereIs(l.doc, ['cgroupDriver'])}: KubeletConfiguration cgroupDriver ${JSON.stringify(set)} is not used: the kubelets use ${input.cgroupDriver}, as the first master's init system and cgroups require`,
+      );
+    }
+  }
   docs.KubeletConfiguration.cgroupDriver = input.cgroupDriver;
   const proxy = docs.KubeProxyConfiguration;
   const ipvs = isMapping(proxy.ipvs) ? proxy.ipvs : {};

@@ -264,6 +264,13 @@ test('Clusterfile values of what berth decides are refused, the image values rep
     message:
       'Clusterfile:14: ClusterConfiguration controlPlaneEndpoint "10.0.0.1:6443": berth sets it to apiserver.cluster.local:6443 (the API name every host resolves); remove the field',
   });
+  const pki = clusterfileDocs(
+    'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\ncertificatesDir: /srv/pki\n',
+  );
+  assert.throws(() => kubeadmConfig(input('v1.29.3', { documents: pki })), {
+    message:
+      'Clusterfile:14: ClusterConfiguration certificatesDir "/srv/pki": berth sets it to /etc/kubernetes/pki (where it puts the certificates it makes); remove the field',
+  });
   const same = clusterfileDocs(
     'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.29.3\n',
   );

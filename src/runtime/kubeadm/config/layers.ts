@@ -22,6 +22,9 @@ import { checkComponentDocument, checkKubeadmDocument, documentApi } from './val
 export const configKinds = [...kubeadmKinds, 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
 export type ConfigKind = (typeof configKinds)[number];
 
+/** Where berth uploads the certificates it makes, kubeadm's default. */
+const certificatesDir = '/etc/kubernetes/pki';
+
 /** berth's defaults where neither the image nor the Clusterfile says otherwise (sealos' conventions). */
 const defaultNetworking = {
   podSubnet: '100.64.0.0/10',
@@ -139,6 +142,13 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
     endpoint,
     'the API name every host resolves',
   );
+  berthOwned(
+    layers,
+    'ClusterConfiguration',
+    'certificatesDir',
+    certificatesDir,
+    'where it puts the certificates it makes',
+  );
   const docs = Object.fromEntries(
     configKinds.map((kind) => [
       kind,
@@ -147,6 +157,7 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
   ) as Record<ConfigKind, Mapping>;
   docs.ClusterConfiguration.kubernetesVersion = version;
   docs.ClusterConfiguration.controlPlaneEndpoint = endpoint;
+  docs.ClusterConfiguration.certificatesDir = certificatesDir;
   for (const l of layers) {
     const set = l.kind === 'KubeletConfiguration' ? l.object.cgroupDriver : undefined;
     if (l.doc && l.doc.file !== imageConfigFile && set !== undefined && set !== input.cgroupDriver) {

@@ -110,6 +110,17 @@ scheduler:
       `Clusterfile:${line('extraArgs')}: ClusterConfiguration field scheduler.extraArgs must be a list of {name, value}`,
   );
   refuses(
+    'v1.29.3',
+    `apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+nodeRegistration:
+  kubeletExtraArgs:
+    node-labels: { disk: ssd }
+`,
+    (line) =>
+      `Clusterfile:${line('node-labels')}: InitConfiguration field nodeRegistration.kubeletExtraArgs.node-labels must be a string, not a list or mapping`,
+  );
+  refuses(
     'v1.27.7',
     `apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration

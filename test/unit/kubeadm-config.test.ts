@@ -7,6 +7,7 @@ import { InputError } from '../../src/util/errors.js';
 import { lineContaining } from '../helpers/clusterfile-sample.js';
 import {
   clusterfileDocs,
+  clusterfileText,
   input,
   masters,
   nodes,
@@ -96,7 +97,7 @@ test('defaults: sealos ranges, the endpoint name, ipvs kube-proxy sparing the VI
 });
 
 test('merge order: berth < image etc/kubeadm.yml < Clusterfile, a field from each layer', () => {
-  const documents = clusterfileDocs(`apiVersion: kubeadm.k8s.io/v1beta3
+  const clusterfileSource = `apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
 imageRepository: registry.example:5000
 apiServer:
@@ -107,7 +108,9 @@ apiServer:
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 maxPods: 200
-`);
+cgroupDriver: cgroupfs
+`;
+  const documents = clusterfileDocs(clusterfileSource);
   const config = kubeadmConfig(
     input('v1.29.3', {
       imageDefaultConfig: sealosImageConfig.replace(
@@ -139,6 +142,7 @@ maxPods: 200
   assert.equal(d.KubeProxyConfiguration!.udpIdleTimeout, undefined);
   assert.deepEqual(config.warnings, [
     `image:etc/kubeadm.yml:${lineContaining(sealosImageConfig, 'udpIdleTimeout')}: KubeProxyConfiguration field udpIdleTimeout is not in kubeproxy.config.k8s.io/v1alpha1; it is left out`,
+    `Clusterfile:${lineContaining(clusterfileText(clusterfileSource), 'cgroupDriver')}: KubeletConfiguration cgroupDriver "cgroupfs" is not used: the kubelets use systemd, as the first master's init system and cgroups require`,
   ]);
   const fromImage = byKind(
     kubeadmConfig(
@@ -259,6 +263,13 @@ test('Clusterfile values of what berth decides are refused, the image values rep
   assert.throws(() => kubeadmConfig(input('v1.29.3', { documents })), {
     message:
       'Clusterfile:14: ClusterConfiguration controlPlaneEndpoint "10.0.0.1:6443": berth sets it to apiserver.cluster.local:6443 (the API name every host resolves); remove the field',
+  });
+  const pki = clusterfileDocs(
+    'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\ncertificatesDir: /srv/pki\n',
+  );
+  assert.throws(() => kubeadmConfig(input('v1.29.3', { documents: pki })), {
+    message:
+      'Clusterfile:14: ClusterConfiguration certificatesDir "/srv/pki": berth sets it to /etc/kubernetes/pki (where it puts the certificates it makes); remove the field',
   });
   const same = clusterfileDocs(
     'apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: v1.29.3\n',

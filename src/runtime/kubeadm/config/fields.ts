@@ -2,10 +2,11 @@ import type { KubeadmApi } from './api-version.js';
 
 // The fields each kubeadm config API accepts (kubeadm's types.go of v1beta2, v1beta3 and v1beta4), and the
 // top-level fields of the kubelet and kube-proxy component configs of 1.27-1.31, as trees that the
-// validation walks. A leaf holds any value (a scalar, or a free-form list or mapping such as taints);
-// 'map' is a mapping of free keys (v1beta3 extraArgs, featureGates).
+// validation walks. A 'value' holds anything (a scalar, or a free-form list or mapping such as usages);
+// a 'scalar' no list or mapping; 'map' is a mapping of free keys to scalars (v1beta3 extraArgs,
+// featureGates).
 
-export type Field = 'value' | 'map' | Fields | ListOf;
+export type Field = 'value' | 'scalar' | 'map' | Fields | ListOf;
 export interface Fields {
   readonly [name: string]: Field;
 }
@@ -15,6 +16,7 @@ export interface ListOf {
 
 const v = 'value' as const;
 const m = 'map' as const;
+const scalar = 'scalar' as const;
 const listOf = (fields: Fields): ListOf => ({ listOf: fields });
 
 export function isListOf(field: Field): field is ListOf {
@@ -28,7 +30,7 @@ const taints = listOf({ key: v, value: v, effect: v, timeAdded: v });
 const endpoint = { advertiseAddress: v, bindPort: v };
 const patches = { directory: v };
 const volumes = listOf({ name: v, hostPath: v, mountPath: v, readOnly: v, pathType: v });
-const args = listOf({ name: v, value: v });
+const args = listOf({ name: scalar, value: scalar });
 const external = { endpoints: v, caFile: v, certFile: v, keyFile: v };
 const networking = { serviceSubnet: v, podSubnet: v, dnsDomain: v };
 const bootstrapDiscovery = { token: v, apiServerEndpoint: v, caCertHashes: v, unsafeSkipCAVerification: v };

@@ -56,7 +56,7 @@ export interface KubeadmConfig {
   certSANs: string[];
   /** The service IP of the `kubernetes` Service (first address of serviceSubnet). */
   apiServiceIp: string;
-  /** Fields of the image's kubelet/kube-proxy documents that were left out, one line each, to log. */
+  /** Fields of the documents that were left out or overridden, one line each, to log. */
   warnings: string[];
   /** YAML documents for `kubeadm init --config` on the first master; the token lives `bootstrapTokenTtl`. */
   initConfig(master: ClusterHost, bootstrapToken: string): string;

@@ -22,6 +22,9 @@ import { checkComponentDocument, checkKubeadmDocument, documentApi } from './val
 export const configKinds = [...kubeadmKinds, 'KubeletConfiguration', 'KubeProxyConfiguration'] as const;
 export type ConfigKind = (typeof configKinds)[number];
 
+/** Where berth uploads the certificates it makes, kubeadm's default. */
+const certificatesDir = '/etc/kubernetes/pki';
+
 /** berth's defaults where neither the image nor the Clusterfile says otherwise (sealos' conventions). */
 const defaultNetworking = {
   podSubnet: '100.64.0.0/10',
@@ -42,7 +45,7 @@ export interface LayerInput {
 
 export interface MergedLayers {
   api: TargetApi;
-  /** What was left out of the image's documents, one line each. */
+  /** What was left out or overridden of the documents, one line each. */
   warnings: string[];
   docs: Record<ConfigKind, Mapping>;
   /** `file:line` of the last document that set `path` of `kind`; undefined when only berth did. */
@@ -139,6 +142,13 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
     endpoint,
     'the API name every host resolves',
   );
+  berthOwned(
+    layers,
+    'ClusterConfiguration',
+    'certificatesDir',
+    certificatesDir,
+    'where it puts the certificates it makes',
+  );
   const docs = Object.fromEntries(
     configKinds.map((kind) => [
       kind,
@@ -147,6 +157,15 @@ export function mergeLayers(input: LayerInput, api: TargetApi): MergedLayers {
   ) as Record<ConfigKind, Mapping>;
   docs.ClusterConfiguration.kubernetesVersion = version;
   docs.ClusterConfiguration.controlPlaneEndpoint = endpoint;
+  docs.ClusterConfiguration.certificatesDir = certificatesDir;
+  for (const l of layers) {
+    const set = l.kind === 'KubeletConfiguration' ? l.object.cgroupDriver : undefined;
+    if (l.doc && l.doc.file !== imageConfigFile && set !== undefined && set !== input.cgroupDriver) {
+      warnings.push(
+        `${whereIs(l.doc, ['cgroupDriver'])}: KubeletConfiguration cgroupDriver ${JSON.stringify(set)} is not used: the kubelets use ${input.cgroupDriver}, as the first master's init system and cgroups require`,
+      );
+    }
+  }
   docs.KubeletConfiguration.cgroupDriver = input.cgroupDriver;
   const proxy = docs.KubeProxyConfiguration;
   const ipvs = isMapping(proxy.ipvs) ? proxy.ipvs : {};

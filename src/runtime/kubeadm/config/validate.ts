@@ -90,8 +90,13 @@ function hintFor(key: string, path: PropertyKey[], siblings: Fields, root: Field
 
 function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[], root: Fields): void {
   if (field === 'value' || value === null || value === undefined) return;
+  if (field === 'scalar') {
+    if (typeof value === 'object') out.push({ path, message: 'must be a string, not a list or mapping' });
+    return;
+  }
   if (field === 'map') {
     if (!isMapping(value)) out.push({ path, message: 'must be a mapping of names to values' });
+    else for (const [key, sub] of Object.entries(value)) walk(sub, 'scalar', [...path, key], out, root);
     return;
   }
   if (isListOf(field)) {

@@ -311,10 +311,11 @@ YAML`,
   );
 
   // reset on a control plane removes its etcd member first
-  mustSsh(access, second, 'kubeadm reset -f >/dev/null');
+  const cpReset = mustSsh(access, second, 'kubeadm reset -f 2>&1');
   const left = mustSsh(access, master, `${etcdctl} member list`);
   assert.match(left, /started, master0,/);
-  assert.doesNotMatch(left, /master1/);
+  assert.doesNotMatch(left, /master1/, cpReset);
+  assert.match(cpReset, /\[reset\] Removed etcd member master1/);
 
   // reset empties kubeadm's directories and deletes its kubeconfigs, and keeps the directories
   const reset = mustSsh(

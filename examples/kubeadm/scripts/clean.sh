@@ -6,15 +6,24 @@ state=/var/lib/berth-example-kubeadm
 systemctl disable --now kubelet containerd >/dev/null 2>&1 || :
 if [ -f "$state/installed" ]; then
   while read -r f; do
-    if [ -e "$state/saved$f" ]; then cp -a "$state/saved$f" "$f"; else rm -f "$f"; fi
+    if [ -e "$state/saved$f" ] || [ -L "$state/saved$f" ]; then
+      rm -f "$f"
+      cp -a "$state/saved$f" "$f"
+    else
+      rm -f "$f"
+    fi
   done < "$state/installed"
 fi
 systemctl daemon-reload 2>/dev/null || :
 if [ -f "$state/created" ]; then
-  while read -r d; do
-    awk -v d="$d" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
+  while read -r how d; do
+    # what containerd mounted under it (never the directory itself, which may be a mount of its own)
+    awk -v d="$d" 'index($2, d "/") == 1 { print $2 }' /proc/mounts | sort -r |
       while read -r m; do umount -l "$m" 2>/dev/null || :; done
-    rm -rf "$d"
+    case "$how" in
+      absent) rm -rf "$d" ;;
+      empty:*) find "$d" -mindepth 1 -delete && chmod "${how#empty:}" "$d" ;;
+    esac
   done < <(tac "$state/created")
 fi
 if [ -f "$state/ip_forward" ] && [ -w /proc/sys/net/ipv4/ip_forward ]; then

@@ -9,10 +9,10 @@ state=/var/lib/berth-example-kubeadm
 mkdir -p "$state/saved"
 touch "$state/installed" "$state/created"
 
-# install SRC DEST MODE: a file that was there before is saved once, a new one is noted as absent
+# install SRC DEST MODE: a file (or link) that was there before is saved once, a new one is noted as absent
 install_file() {
   if ! grep -qxF "$2" "$state/installed"; then
-    if [ -e "$2" ]; then
+    if [ -e "$2" ] || [ -L "$2" ]; then
       mkdir -p "$state/saved$(dirname "$2")"
       cp -a "$2" "$state/saved$2"
     fi
@@ -21,9 +21,15 @@ install_file() {
   install -D -m "$3" "$1" "$2"
 }
 
-# a directory the services create, removed by clean.sh only when init.sh found it absent
+# a directory the services fill: clean.sh removes it when init.sh found it absent, and empties it (giving it
+# back its mode) when init.sh found it empty; one that held something before is left as it is
 note_dir() {
-  if [ ! -e "$1" ] && ! grep -qxF "$1" "$state/created"; then echo "$1" >> "$state/created"; fi
+  grep -q " $1\$" "$state/created" && return
+  if [ ! -e "$1" ]; then
+    echo "absent $1" >> "$state/created"
+  elif [ -d "$1" ] && [ -z "$(ls -A "$1")" ]; then
+    echo "empty:$(stat -c %a "$1") $1" >> "$state/created"
+  fi
 }
 
 if [ -w /proc/sys/net/ipv4/ip_forward ] && [ ! -f "$state/ip_forward" ]; then
@@ -32,7 +38,9 @@ if [ -w /proc/sys/net/ipv4/ip_forward ] && [ ! -f "$state/ip_forward" ]; then
 fi
 
 cri_data=${criData:-/var/lib/containerd}
-for d in "$cri_data" /run/containerd /etc/containerd /etc/systemd/system/kubelet.service.d; do note_dir "$d"; done
+for d in "$cri_data" /run/containerd /opt/containerd /etc/containerd /etc/systemd/system/kubelet.service.d; do
+  note_dir "$d"
+done
 
 for f in containerd containerd-shim-runc-v2 runc; do install_file "cri/$f" "/usr/bin/$f" 0755; done
 for f in kubeadm kubelet kubectl kube-apiserver; do install_file "bin/$f" "/usr/bin/$f" 0755; done

@@ -7,7 +7,7 @@
 import { withServer } from '../kubeconfig-server.js';
 import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
 import { initSteps, joinMasterSteps, master0 } from './control-plane.js';
-import { adminConf, pkiDir } from './host-paths.js';
+import { adminConf, kubeDir, pkiDir } from './host-paths.js';
 import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
 import { kubeadmResetPaths, resetAction } from './reset.js';
 import { type KubeadmState, prepareKubeadm } from './state.js';
@@ -27,6 +27,13 @@ const defaults: RuntimeDefaults = {
   ],
   resetPaths: kubeadmResetPaths,
   certificateDirs: [pkiDir, `${pkiDir}/etcd`],
+  certificateKubeconfigs: [
+    'admin.conf',
+    'super-admin.conf',
+    'controller-manager.conf',
+    'scheduler.conf',
+    'kubelet.conf',
+  ].map((f) => `${kubeDir}/${f}`),
 };
 
 export const kubeadmRuntime: Runtime<KubeadmState> = {

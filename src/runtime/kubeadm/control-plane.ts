@@ -171,7 +171,9 @@ if ! ${kubectl} -n kube-system get secret "bootstrap-token-$id" >/dev/null 2>&1;
 ${kubeadmCommand(`token create "$t" --ttl ${ttl}s --description 'joins by berth'`)}
 fi`,
     ],
-    outputs: { token: `cat ${file} && rm -f ${file}` },
+    outputs: {
+      token: `cat ${file} && rm -f ${file} && { rmdir ${shellQuote(stagingDirOf(ctx.rootfsDir))} 2>/dev/null || :; }`,
+    },
     secrets: tokenSecrets(ctx),
     failure: 'creating the bootstrap token',
   };

@@ -256,16 +256,20 @@ test('reset removes what kubeadm, the kubelet, CNI and berth left, unmounting fi
     '/etc/kubernetes',
     '/var/lib/kubelet',
     '/var/lib/etcd',
+    '/etc/cni',
     '/etc/cni/net.d',
+    '/opt/cni',
     '/var/lib/cni',
     '/run/flannel',
     '/var/run/kubernetes',
+    '/var/log/pods',
+    '/var/log/containers',
   ]);
   const reset = kubeadmRuntime.reset(ctx, ctx.masters[0] as ClusterHost);
   const all = text(reset);
   for (const want of [
     '/usr/bin/kubeadm reset -f',
-    `rm -rf ${kubeadmRuntime.defaults.resetPaths.join(' ')}`,
+    'rm -rf /etc/kubernetes /var/lib/kubelet',
     "grep -E '^(/var/lib/kubelet|/run/netns/cni-)'",
     'for l in cni0 flannel.1 flannel-v6.1 flannel-wg flannel-wg-v6 kube-ipvs0',
     'grep -v KUBE- | grep -v CNI- | grep -iv flannel',

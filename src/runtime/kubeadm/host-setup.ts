@@ -6,6 +6,7 @@ import {
   binDir,
   bootstrapKubeletConf,
   createdRecord,
+  etcdDataDir,
   kubeletConf,
   kubeletConfig,
   kubeletFlagsEnv,
@@ -16,8 +17,21 @@ import {
 // bin/ in /usr/bin (unless the image's init hook put the same ones there), and the kubelet as a service of
 // the host's service manager, started the way the kubeadm packages' systemd drop-in starts it.
 
-/** Directories the kubelet and the CNI plugins create when absent; reset removes those berth saw absent. */
-const kubeletMadeDirs = ['/etc/cni', '/opt/cni', '/var/lib/cni', '/var/log/pods', '/var/log/containers'];
+/**
+ * Directories etcd, the kubelet, kube-proxy and the CNI plugins create when absent; reset removes those
+ * berth saw absent, so a machine's own (an etcd package's /var/lib/etcd) stays.
+ */
+export const kubeletMadeDirs = [
+  etcdDataDir,
+  '/etc/cni',
+  '/etc/cni/net.d',
+  '/opt/cni',
+  '/var/lib/cni',
+  '/run/flannel',
+  '/var/run/kubernetes',
+  '/var/log/pods',
+  '/var/log/containers',
+];
 
 /** Installs the image's programs; a path that did not exist before is recorded for reset. */
 export function installProgramsAction(rootfsDir: string): HostAction {

@@ -5,23 +5,23 @@ import { removeHostsEntries } from '../../host/etc-hosts.js';
 import { removeCniLinks, removeKubeIptables, unmountUnder } from '../../host/kube-leftovers.js';
 import { removeService } from '../../host/services.js';
 import type { RuntimeContext } from '../types.js';
-import { binDir, createdRecord, etcdDataDir, kubeDir, kubeletDir } from './host-paths.js';
-import { kubeletService } from './host-setup.js';
+import { binDir, createdRecord, kubeDir, kubeletDir } from './host-paths.js';
+import { kubeletMadeDirs, kubeletService } from './host-setup.js';
 
 // Undoing a kubeadm host: `kubeadm reset -f` (which stops the kubelet, unmounts under /var/lib/kubelet,
 // removes the containers and empties kubeadm's directories), then what it leaves by design: the CNI
 // configuration and state, the iptables rules and IPVS tables of kube-proxy and the CNI plugins, the CNI
 // links, the kubelet service, berth's balancer, the programs berth installed and the names in /etc/hosts.
 
-export const kubeadmResetPaths = [
-  kubeDir,
-  kubeletDir,
-  etcdDataDir,
-  '/etc/cni/net.d',
-  '/var/lib/cni',
-  '/run/flannel',
-  '/var/run/kubernetes',
-] as const;
+/** kubeadm's and the kubelet's own directories: removed whole. */
+const kubeadmDirs = [kubeDir, kubeletDir];
+
+/**
+ * What the driver's reset removes: kubeadm's directories, and those the control plane, CNI and kubelet
+ * fill (host-setup.ts), which go only when berth found them absent (a machine's own etcd or CNI
+ * configuration directory stays).
+ */
+export const kubeadmResetPaths = [...kubeadmDirs, ...kubeletMadeDirs];
 
 export function resetAction(ctx: Pick<RuntimeContext, 'vip' | 'apiServerDomain' | 'registry'>): HostAction {
   const lb = resetBalancer(ctx.vip);
@@ -36,7 +36,7 @@ export function resetAction(ctx: Pick<RuntimeContext, 'vip' | 'apiServerDomain' 
       removeCniLinks(),
       ...removeKubeIptables(),
       ...(lb.commands ?? []),
-      `rm -rf ${kubeadmResetPaths.join(' ')}`,
+      `rm -rf ${kubeadmDirs.join(' ')}`,
       removeRemembered(createdRecord),
       removeHostsEntries(ctx.apiServerDomain),
       removeHostsEntries(ctx.registry.domain),

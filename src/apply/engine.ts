@@ -2,6 +2,7 @@ import { actionScript, type HostAction } from '../host/action.js';
 import { fillOutputs, outputRefs } from '../runtime/step-output.js';
 import {
   BerthError,
+  ConnectionLostError,
   InputError,
   InterruptedError,
   manyHostsFailed,
@@ -129,9 +130,11 @@ function inStep(s: PlannedStep, err: unknown, lastLine: string): unknown {
   const what =
     err instanceof RemoteCommandError
       ? `exited ${err.exitStatus}: ${lastLine || 'no output'}`
-      : err.message.startsWith(own)
-        ? err.message.slice(own.length)
-        : err.message;
+      : err instanceof ConnectionLostError
+        ? `connection lost${lastLine ? ` (last output: ${lastLine})` : ''}`
+        : err.message.startsWith(own)
+          ? err.message.slice(own.length)
+          : err.message;
   return new BerthError(`${s.host} ${s.id} (${s.description}): ${what}`, err.exitCode, { cause: err });
 }
 

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { ConnectError, InterruptedError, RemoteCommandError, TimeoutError } from '../util/errors.js';
+import { ConnectionLostError, InterruptedError, RemoteCommandError, TimeoutError } from '../util/errors.js';
 import { LineSplitter } from './lines.js';
 import { briefCommand } from './shell.js';
 
@@ -156,7 +156,7 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       errLines.end();
       // no exit status: the connection dropped (link down, host rebooted), the host is out of reach
       if (exit.code === undefined && !opts.allowFailure)
-        return reject(new ConnectError(run.label, `connection lost while running \`${shown}\``));
+        return reject(new ConnectionLostError(run.label, shown));
       const result = { code: exit.code ?? 255, stdout: stdout.text(), stderr: stderr.text() };
       if (result.code !== 0 && !opts.allowFailure) {
         const why = lastErrLine || 'no error output';

@@ -7,7 +7,15 @@
 // of each state file of the cluster. It prints both columns and exits 1 when a count grew: the cluster
 // has the same hosts at both points, so it needs nothing more. Needs root; everything is torn down.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -39,6 +47,7 @@ async function settled(measure: () => number, floor: number | undefined): Promis
   return least;
 }
 
+/** Processes below this one on this machine's network (the sandbox hosts' processes are counted per host). */
 function descendants(pid: number): number {
   const children = (p: number): number[] => {
     try {
@@ -47,11 +56,21 @@ function descendants(pid: number): number {
       return [];
     }
   };
+  const netns = (p: number | 'self') => {
+    try {
+      return readlinkSync(`/proc/${p}/ns/net`);
+    } catch {
+      return undefined;
+    }
+  };
+  const own = netns('self');
   let n = 0;
   const stack = children(pid);
   for (let guard = 0; stack.length > 0 && guard < 100_000; guard++) {
+    const p = stack.pop() as number;
+    if (netns(p) !== own) continue;
     n++;
-    stack.push(...children(stack.pop() as number));
+    stack.push(...children(p));
   }
   return n;
 }
@@ -102,7 +121,7 @@ try {
       }
       const fdKey = 'here: berth open fds';
       c.set(fdKey, await settled(() => readdirSync('/proc/self/fd').length, baseline?.get(fdKey)));
-      const procKey = 'here: processes below berth';
+      const procKey = 'here: processes below berth (this netns)';
       c.set(procKey, await settled(() => descendants(process.pid), baseline?.get(procKey)));
       const dir = join(home, cluster);
       for (const name of readdirSync(dir).sort()) {

@@ -87,6 +87,17 @@ function failureLine(stderr: string): string {
   return lines.at(-1) ?? '';
 }
 
+/** Waits (polling, bounded by time and count) until berth prints `ip`'s join step line; false if it ended first. */
+async function joinStarted(run: Started, ip: string, timeoutMs: number): Promise<boolean> {
+  const line = new RegExp(`^  ${ip.replace(/\./g, '\\.')} join: `, 'm');
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < timeoutMs / 10 && Date.now() < deadline && !run.ended(); i++) {
+    if (line.test(run.stderr())) return true;
+    await sleep(10);
+  }
+  return !run.ended() && line.test(run.stderr());
+}
+
 const lastPhase = (stderr: string) =>
   [...stderr.matchAll(/==> (.*)/g)].pop()?.[1] ?? 'before the first phase';
 
@@ -212,7 +223,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   }
   // the cluster now is master + keep; extra is out
   let next: 'add' | 'delete' = 'add';
-  for (let attempt = 0; attempt < (o.kills - kills) * 3 + 2 && kills < o.kills; attempt++) {
+  const attempts = (o.kills - kills) * 3 + 2;
+  for (let attempt = 0; attempt < attempts && kills < o.kills; attempt++) {
     if (await killed(next, moment(next))) kills++;
     next = next === 'add' ? 'delete' : 'add';
   }
@@ -235,10 +247,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     await must(ops.reset.args);
     const args = runArgs([keep.ip, extra.ip]);
     const run = start(args, timeoutMs);
-    const stepLine = new RegExp(`^  ${extra.ip.replace(/\./g, '\\.')} join: `, 'm');
-    const deadline = Date.now() + timeoutMs;
-    while (!run.ended() && Date.now() < deadline && !stepLine.test(run.stderr())) await sleep(10);
-    if (run.ended()) throw new Error(`berth run ended before ${extra.ip} started to join:\n${run.stderr()}`);
+    if (!(await joinStarted(run, extra.ip, timeoutMs)))
+      throw new Error(`berth run ended before ${extra.ip} started to join:\n${run.stderr()}`);
     await setHostLink(o.sandbox.name, extra.ip, 'down');
     const what = `link of ${extra.ip} cut at its join`;
     o.say(`${what}`);
@@ -264,10 +274,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   async function reboot(): Promise<void> {
     await must(['delete', '--nodes', extra.ip, ...c]);
     const run = start(ops.add.args, timeoutMs);
-    const stepLine = new RegExp(`^  ${extra.ip.replace(/\./g, '\\.')} join: `, 'm');
-    const deadline = Date.now() + timeoutMs;
-    while (!run.ended() && Date.now() < deadline && !stepLine.test(run.stderr())) await sleep(10);
-    if (run.ended()) throw new Error(`berth add ended before ${extra.ip} started to join:\n${run.stderr()}`);
+    if (!(await joinStarted(run, extra.ip, timeoutMs)))
+      throw new Error(`berth add ended before ${extra.ip} started to join:\n${run.stderr()}`);
     const t0 = Date.now();
     await restartHost(o.sandbox.name, extra.ip);
     o.say(`${extra.ip} rebooted during its join (back on SSH in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);

@@ -229,6 +229,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     next = next === 'add' ? 'delete' : 'add';
   }
   if (next === 'delete') await must(ops.delete.args);
+  if (kills < o.kills) o.say(`only ${kills} of ${o.kills} kills landed before their command ended`);
 
   if (o.linkCut) await linkCut();
   if (o.reboot) await reboot();

@@ -38,7 +38,7 @@ export interface BootPlan {
  * a fresh private mount, UTS, IPC and PID namespace (as PID 1 there), builds the root as an overlay of
  * the machine's `/`, then pivots into it and becomes the host's init: systemd, or sshd on machines
  * without it. Passwords arrive on stdin (for chpasswd), never in a file. The same script boots the host
- * again after a restart (restart.ts): the network namespace keeps its addresses, and what the first boot
+ * again after a restart (host-faults.ts): the network namespace keeps its addresses, and what the first boot
  * set up in the host's own files (/etc/hosts, enabled units) stays as the host left it, as on a server.
  */
 export function bootScript(p: BootPlan): string {

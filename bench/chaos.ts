@@ -18,10 +18,11 @@ const { buildExampleImage } = await import('../examples/example-image.js');
 const { runCampaign } = await import('../test/chaos/campaign.js');
 const { runBerth } = await import('../test/helpers/run-berth.js');
 
-// each runtime's example image, built into BERTH_HOME's store
-const examples: Record<string, { ref: string; build: () => Promise<unknown> }> = {
+// each runtime's example image, built into BERTH_HOME's store, and the id of its driver's node join step
+const examples: Record<string, { ref: string; joinStep: string; build: () => Promise<unknown> }> = {
   k3s: {
     ref: 'example/k3s:v1.28',
+    joinStep: 'join',
     build: () => buildExampleImage({ tag: 'example/k3s:v1.28', workDir: join(home, 'build') }),
   },
 };
@@ -38,6 +39,7 @@ try {
   try {
     const r = await runCampaign({
       image: example.ref,
+      joinStep: example.joinStep,
       sandbox: sb,
       cluster,
       home,

@@ -26,6 +26,8 @@ export interface CampaignOptions {
   linkCut: boolean;
   reboot: boolean;
   say: (line: string) => void;
+  /** The id of the driver's step that joins a node (k3s: join), where the link cut and the reboot strike. */
+  joinStep?: string;
   /** Bound of any one berth command. */
   commandTimeoutMs?: number;
 }
@@ -88,8 +90,8 @@ function failureLine(stderr: string): string {
 }
 
 /** Waits (polling, bounded by time and count) until berth prints `ip`'s join step line; false if it ended first. */
-async function joinStarted(run: Started, ip: string, timeoutMs: number): Promise<boolean> {
-  const line = new RegExp(`^  ${ip.replace(/\./g, '\\.')} join: `, 'm');
+async function joinStarted(run: Started, ip: string, step: string, timeoutMs: number): Promise<boolean> {
+  const line = new RegExp(`^  ${ip.replace(/\./g, '\\.')} ${step}: `, 'm');
   const deadline = Date.now() + timeoutMs;
   for (let i = 0; i < timeoutMs / 10 && Date.now() < deadline && !run.ended(); i++) {
     if (line.test(run.stderr())) return true;
@@ -103,6 +105,7 @@ const lastPhase = (stderr: string) =>
 
 export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   const timeoutMs = o.commandTimeoutMs ?? 300_000;
+  const joinStep = o.joinStep ?? 'join';
   const random = seededRandom(o.seed);
   const [m, keep, extra] = o.sandbox.hosts;
   if (!m || !keep || !extra) throw new Error('the fault campaign needs a sandbox of 3 hosts');
@@ -248,7 +251,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     await must(ops.reset.args);
     const args = runArgs([keep.ip, extra.ip]);
     const run = start(args, timeoutMs);
-    if (!(await joinStarted(run, extra.ip, timeoutMs)))
+    if (!(await joinStarted(run, extra.ip, joinStep, timeoutMs)))
       throw new Error(`berth run ended before ${extra.ip} started to join:\n${run.stderr()}`);
     await setHostLink(o.sandbox.name, extra.ip, 'down');
     const what = `link of ${extra.ip} cut at its join`;
@@ -262,10 +265,10 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     const line = failureLine(r.stderr);
     o.say(`  berth exited ${r.code} after ${(r.ms / 1000).toFixed(1)} s: ${line}`);
     const journal = await Journal.open(journalPath);
-    const keepJoined = journal.entries().some((e) => e.host === keep.ip && e.step === 'join');
+    const keepJoined = journal.entries().some((e) => e.host === keep.ip && e.step === joinStep);
     const problems: string[] = [];
     if (r.code === 0) problems.push('berth succeeded with the link down');
-    if (!line.includes(extra.ip) || !/\bjoin\b/.test(line))
+    if (!line.includes(`${extra.ip} ${joinStep} `))
       problems.push(`the failure line names not the host and the step: ${line}`);
     if (!keepJoined) problems.push(`${keep.ip} did not finish its join`);
     await converge(what, args, [m.ip, keep.ip, extra.ip], problems);
@@ -275,7 +278,7 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   async function reboot(): Promise<void> {
     await must(['delete', '--nodes', extra.ip, ...c]);
     const run = start(ops.add.args, timeoutMs);
-    if (!(await joinStarted(run, extra.ip, timeoutMs)))
+    if (!(await joinStarted(run, extra.ip, joinStep, timeoutMs)))
       throw new Error(`berth add ended before ${extra.ip} started to join:\n${run.stderr()}`);
     const t0 = Date.now();
     await restartHost(o.sandbox.name, extra.ip);

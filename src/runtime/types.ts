@@ -86,6 +86,13 @@ export interface RuntimeDefaults {
   configKinds: readonly string[];
   /** Paths on a host that the driver's reset removes (listed by reset --dry-run). */
   resetPaths: readonly string[];
+  /**
+   * Directories on a master holding the distribution's certificates (each read alone, not its subdirs):
+   * every `*.crt` in them is listed by `berth cert check` and watched for expiry by `berth status`.
+   */
+  certificateDirs: readonly string[];
+  /** Kubeconfig files on a master whose embedded client certificate (client-certificate-data) is listed too. */
+  certificateKubeconfigs?: readonly string[];
 }
 
 export interface Runtime<S = unknown> {

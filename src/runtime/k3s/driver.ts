@@ -53,6 +53,8 @@ const defaults: RuntimeDefaults = {
     '/run/flannel',
     '/var/lib/cni',
   ],
+  certificateDirs: ['/var/lib/rancher/k3s/server/tls', '/var/lib/rancher/k3s/server/tls/etcd'],
+  certificateKubeconfigs: ['/etc/rancher/k3s/k3s.yaml'],
 };
 
 const serverService: ServiceSpec = {

@@ -269,7 +269,7 @@ test('reset removes what kubeadm, the kubelet, CNI and berth left, unmounting fi
   const all = text(reset);
   for (const want of [
     '/usr/bin/kubeadm reset -f',
-    'rm -rf /etc/kubernetes /var/lib/kubelet',
+    'rm -rf /etc/kubernetes /var/lib/kubelet /var/lib/etcd/member',
     "grep -E '^(/var/lib/kubelet|/run/netns/cni-)'",
     'for l in cni0 flannel.1 flannel-v6.1 flannel-wg flannel-wg-v6 kube-ipvs0',
     'grep -v KUBE- | grep -v CNI- | grep -iv flannel',

@@ -5,7 +5,7 @@ import { removeHostsEntries } from '../../host/etc-hosts.js';
 import { removeCniLinks, removeKubeIptables, unmountUnder } from '../../host/kube-leftovers.js';
 import { removeService } from '../../host/services.js';
 import type { RuntimeContext } from '../types.js';
-import { binDir, createdRecord, kubeDir, kubeletDir } from './host-paths.js';
+import { binDir, createdRecord, etcdDataDir, kubeDir, kubeletDir } from './host-paths.js';
 import { kubeletMadeDirs, kubeletService } from './host-setup.js';
 
 // Undoing a kubeadm host: `kubeadm reset -f` (which stops the kubelet, unmounts under /var/lib/kubelet,
@@ -36,7 +36,9 @@ export function resetAction(ctx: Pick<RuntimeContext, 'vip' | 'apiServerDomain' 
       removeCniLinks(),
       ...removeKubeIptables(),
       ...(lb.commands ?? []),
-      `rm -rf ${kubeadmDirs.join(' ')}`,
+      // kubeadm reset empties the etcd data directory; it may not have run (the image's clean hook can take
+      // kubeadm away first), and the directory itself may be the machine's
+      `rm -rf ${kubeadmDirs.join(' ')} ${etcdDataDir}/member`,
       removeRemembered(createdRecord),
       removeHostsEntries(ctx.apiServerDomain),
       removeHostsEntries(ctx.registry.domain),

@@ -122,11 +122,8 @@ export async function berthOk(args: string[], timeoutMs?: number): Promise<Run> 
   return r;
 }
 
-/** What an SSH login into a sandbox host needs: its key and the pinned host keys. */
-export type SshAccess = Pick<ClusterSetup, 'sb' | 'knownHosts'>;
-
 export function ssh(
-  setup: SshAccess,
+  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
   h: SandboxHost,
   script: string,
 ): { status: number | null; out: string; err: string } {
@@ -153,7 +150,11 @@ export function ssh(
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
-export function mustSsh(setup: SshAccess, h: SandboxHost, script: string): string {
+export function mustSsh(
+  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
+  h: SandboxHost,
+  script: string,
+): string {
   const r = ssh(setup, h, script);
   assert.equal(r.status, 0, `${h.ip}: ${r.err}`);
   return r.out;

@@ -103,9 +103,11 @@ export function authenticateBootstrapToken(bearer: string, secrets: KubeObject[]
   const a = Buffer.from(t.secret);
   const b = Buffer.from(parsed.secret);
   if (a.length !== b.length || !timingSafeEqual(a, b)) return undefined;
+  // kube-apiserver takes only extra groups of the system:bootstrappers: family from a token
+  const extra = t.groups.filter((g) => g.startsWith('system:bootstrappers:'));
   return {
     name: `system:bootstrap:${t.id}`,
-    groups: ['system:bootstrappers', ...t.groups, 'system:authenticated'],
+    groups: ['system:bootstrappers', ...extra, 'system:authenticated'],
   };
 }
 

@@ -107,6 +107,7 @@ function writeManifest(name: string, pod: KubeObject, log: Log): void {
 
 export function etcdPhase(spec: ControlPlaneSpec, log: Log): void {
   mkdirSync(spec.etcdDataDir, { recursive: true, mode: 0o700 });
+  mkdirSync(MANIFESTS_DIR, { recursive: true });
   writeFileSync(join(MANIFESTS_DIR, 'etcd.yaml'), toYaml(etcdManifest(spec)), { mode: 0o600 });
   log(`[etcd] Creating static Pod manifest for local etcd in "${MANIFESTS_DIR}"`);
 }

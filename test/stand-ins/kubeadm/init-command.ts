@@ -23,7 +23,8 @@ import {
   kubeconfigPhase,
   waitForApiServer,
 } from './control-plane-node.js';
-import { ADMIN_CONF, kubeVersion, MANIFESTS_DIR } from './kubeadm-paths.js';
+import { ADMIN_CONF, kubeVersion, MANIFESTS_DIR, SUPER_ADMIN_CONF } from './kubeadm-paths.js';
+import { bootstrapTokenRbac, clusterAdminsBinding, configReaders } from './kubeadm-rbac.js';
 import { KubeClient } from './kubeconfig.js';
 import { kubeletConfiguration, restartKubelet, writeKubeletFiles } from './kubelet-start.js';
 import { dirAvailable, fileAvailable, portOpen, runPreflight } from './preflight.js';
@@ -132,12 +133,14 @@ export async function runInit(values: FlagValues, log: Log): Promise<void> {
           '4m',
       ),
     ) ?? 240_000;
-  await waitForApiServer(admin, timeout, log);
+  await waitForApiServer(minor >= 29 ? KubeClient.fromFile(SUPER_ADMIN_CONF) : admin, timeout, log);
+  if (minor >= 29) await clusterAdminsBinding(KubeClient.fromFile(SUPER_ADMIN_CONF));
   await phase('upload-config/kubeadm', async () => {
     log(
       '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',
     );
     await storeKubeadmConfig(admin, c.raw);
+    await configReaders(admin);
   });
   await phase('upload-config/kubelet', async () => {
     log(
@@ -174,6 +177,7 @@ export async function runInit(values: FlagValues, log: Log): Promise<void> {
   await phase('bootstrap-token', async () => {
     log(`[bootstrap-token] Using token: ${tokens[0].token}`);
     for (const t of tokens) await storeToken(admin, t);
+    await bootstrapTokenRbac(admin);
     log('[bootstrap-token] Creating the "cluster-info" ConfigMap in the "kube-public" namespace');
     await storeClusterInfo(
       admin,

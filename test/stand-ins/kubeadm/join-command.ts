@@ -112,10 +112,15 @@ export async function runJoin(values: FlagValues, positional: string[], log: Log
     const spec = controlPlaneSpec(c, n);
     controlPlanePhase(spec, log);
     const admin = KubeClient.fromFile(ADMIN_CONF);
-    const etcdPods = await admin.get('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Detcd');
-    const endpoints = ((etcdPods?.items as KubeObject[]) ?? [])
-      .map((p) => p.metadata?.annotations?.['kubeadm.kubernetes.io/etcd.advertise-client-urls'])
-      .filter((u): u is string => typeof u === 'string');
+    // the etcd members' client URLs come from the etcd mirror pods' annotation, as in kubeadm
+    let endpoints: string[] = [];
+    for (let i = 0; i < 60 && !endpoints.length; i++) {
+      if (i) await sleep(1_000);
+      const etcdPods = await admin.get('/api/v1/namespaces/kube-system/pods?labelSelector=component%3Detcd');
+      endpoints = ((etcdPods?.items as KubeObject[]) ?? [])
+        .map((p) => p.metadata?.annotations?.['kubeadm.kubernetes.io/etcd.advertise-client-urls'])
+        .filter((u): u is string => typeof u === 'string');
+    }
     if (!endpoints.length)
       throw new KubeadmError(
         'error execution phase control-plane-join/etcd: etcd cluster is not healthy: no etcd endpoints found in the etcd Pods',

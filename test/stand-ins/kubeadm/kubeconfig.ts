@@ -59,7 +59,10 @@ export function parseKubeconfig(text: string): Credentials {
   const ctxName = k['current-context'];
   const ctx =
     (k.contexts ?? []).find((c: KubeObject) => c.name === ctxName)?.context ?? k.contexts?.[0]?.context;
-  const cluster = (k.clusters ?? []).find((c: KubeObject) => c.name === ctx?.cluster)?.cluster;
+  // cluster-info's kubeconfig has one unnamed cluster and no contexts
+  const cluster = (
+    (k.clusters ?? []).find((c: KubeObject) => c.name === ctx?.cluster) ?? (ctx ? undefined : k.clusters?.[0])
+  )?.cluster;
   const user = (k.users ?? []).find((u: KubeObject) => u.name === ctx?.user)?.user ?? {};
   if (!cluster?.server) throw new Error('invalid kubeconfig: no cluster for the current context');
   const cert = unb64(user['client-certificate-data']) ?? readIf(user['client-certificate']);

@@ -48,8 +48,21 @@ async function removeEtcdMember(certDir: string, peerURL: string, log: Log): Pro
       log('[reset] This is the only remaining etcd member; skipping the removal of the member');
       return;
     }
-    const others = members.filter((m) => m !== self).flatMap((m) => m.clientURLs);
-    await new EtcdClient(others, certDir).remove(self.id);
+    const others = new EtcdClient(
+      members.filter((m) => m !== self).flatMap((m) => m.clientURLs),
+      certDir,
+    );
+    // etcd refuses a removal while the quorum looks unhealthy (a member connected for under 5 s); kubeadm's
+    // etcd client retries with a backoff, so this does too
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await others.remove(self.id);
+        break;
+      } catch (e) {
+        if (attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
     log(`[reset] Removed etcd member ${self.name} (${self.id})`);
   } catch (e) {
     log(

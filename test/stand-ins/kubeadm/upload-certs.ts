@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SECRETS } from './cluster-objects.js';
 import { KubeadmError } from './config-load.js';
+import { certsReader } from './kubeadm-rbac.js';
 import type { KubeClient } from './kubeconfig.js';
 
 /** Secret data key (kubeadm's names) -> file under the cert dir. */
@@ -61,6 +62,7 @@ export async function uploadCerts(
     type: 'Opaque',
     data,
   });
+  await certsReader(client);
 }
 
 export async function downloadCerts(

@@ -176,6 +176,7 @@ async function main(): Promise<void> {
   const internalIp = str(v, 'node-ip') ?? detectNodeIp();
   const taints = (str(v, 'register-with-taints') ?? '').split(',').filter(Boolean).map(parseTaint);
   let ready = false;
+  const mirrorRefused = new Set<string>();
   let podsStarted = false;
   const startPods = () => {
     if (podsStarted) return;
@@ -221,8 +222,13 @@ async function main(): Promise<void> {
       for (const p of staticPods.pods()) {
         const mirror = mirrorPod(p, nodeName, internalIp);
         const at = `/api/v1/namespaces/${mirror.metadata.namespace}/pods`;
-        if (!(await client.get(`${at}/${mirror.metadata.name}`)))
-          await client.call('POST', at, mirror).catch((e: ApiCallError) => log(`mirror pod: ${e.message}`));
+        if (await client.get(`${at}/${mirror.metadata.name}`)) continue;
+        await client.call('POST', at, mirror).catch((e: ApiCallError) => {
+          // tried again on every status loop, said once
+          if (!mirrorRefused.has(mirror.metadata.name))
+            log(`Failed creating a mirror pod for ${mirror.metadata.name}: ${e.message}`);
+          mirrorRefused.add(mirror.metadata.name);
+        });
       }
     } catch (e) {
       log(`Unable to update node status: ${(e as Error).message}`);

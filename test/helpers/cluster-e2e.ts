@@ -122,8 +122,11 @@ export async function berthOk(args: string[], timeoutMs?: number): Promise<Run> 
   return r;
 }
 
+/** What an SSH login into a sandbox host needs: its key and the pinned host keys. */
+export type SshAccess = Pick<ClusterSetup, 'sb' | 'knownHosts'>;
+
 export function ssh(
-  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
+  setup: SshAccess,
   h: SandboxHost,
   script: string,
 ): { status: number | null; out: string; err: string } {
@@ -150,11 +153,7 @@ export function ssh(
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
-export function mustSsh(
-  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
-  h: SandboxHost,
-  script: string,
-): string {
+export function mustSsh(setup: SshAccess, h: SandboxHost, script: string): string {
   const r = ssh(setup, h, script);
   assert.equal(r.status, 0, `${h.ip}: ${r.err}`);
   return r.out;

@@ -13,7 +13,7 @@ import {
   assertReadyNodes,
   berthOk,
   type HostSnapshot,
-  imageRef,
+  runArgs,
   setupCluster,
   snapshotHost,
   startBerth,
@@ -41,7 +41,7 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
   const dir = join(home, cluster);
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   setup.resetOnCleanup(cluster);
-  const args = ['run', imageRef, '--sandbox', sb.name, '--cluster', cluster];
+  const args = runArgs(setup.sb.name, cluster);
 
   // A whole run, timed, sets the scale: kill moments are drawn from slices of it that move later with each
   // kill, so kills land in early phases (facts, images, rootfs) and late ones (joins, readiness). A resumed

@@ -85,6 +85,22 @@ export async function setupCluster(
   }
 }
 
+/**
+ * `run IMAGE... --sandbox S --cluster C [--masters N] [--nodes M]`: a cluster on the first N hosts of
+ * sandbox S as masters and the next M as nodes (without counts: one master, every other host a node).
+ */
+export function runArgs(
+  sandbox: string,
+  cluster: string,
+  hosts: { masters?: number; nodes?: number } = {},
+  images: string[] = [imageRef],
+): string[] {
+  const args = ['run', ...images, '--sandbox', sandbox, '--cluster', cluster];
+  if (hosts.masters !== undefined) args.push('--masters', String(hosts.masters));
+  if (hosts.nodes !== undefined) args.push('--nodes', String(hosts.nodes));
+  return args;
+}
+
 export interface Run {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -172,25 +188,23 @@ export interface NodeRow {
   ready: boolean;
 }
 
-/** The cluster's nodes as real kubectl sees them through the kubeconfig berth fetched. */
-export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
+/** Real kubectl with `kubeconfig` (stdin from `input`); it must succeed, and its stdout is returned. */
+export function kubectl(kubeconfig: string, args: string[], input?: string): string {
   // the discovery cache stays in the test's BERTH_HOME: the machine's ~/.kube is every host's lower layer
   const cache = join(process.env.BERTH_HOME ?? tmpdir(), 'kube-cache');
-  const args = [
-    '--kubeconfig',
-    kubeconfig,
-    '--cache-dir',
-    cache,
-    '--request-timeout=10s',
-    'get',
-    'nodes',
-    '-o',
-    'json',
-  ];
-  if (server) args.unshift('--server', server);
-  const r = spawnSync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, `kubectl get nodes: ${r.stderr}`);
-  const list = JSON.parse(r.stdout) as {
+  const r = spawnSync(
+    'kubectl',
+    ['--kubeconfig', kubeconfig, '--cache-dir', cache, '--request-timeout=10s', ...args],
+    { encoding: 'utf8', timeout: 90_000, ...(input === undefined ? {} : { input }) },
+  );
+  assert.equal(r.status, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The cluster's nodes as real kubectl sees them through the kubeconfig berth fetched. */
+export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
+  const stdout = kubectl(kubeconfig, [...(server ? ['--server', server] : []), 'get', 'nodes', '-o', 'json']);
+  const list = JSON.parse(stdout) as {
     items: Array<{
       metadata: { name: string };
       status: {
@@ -256,7 +270,8 @@ const prune = `\\( ${skipped.map((p) => `-path ${p}`).join(' -o ')} \\) -prune`;
 const tmpfsRoots = ['/run', '/tmp', '/dev/shm'];
 const insideScript = `set -e
 echo '## files'
-find / ${prune} -o ${fileFormat} | LC_ALL=C sort
+# sort spills big inputs to files: in /dev/shm, left out of this list, not in the /tmp it lists
+find / ${prune} -o ${fileFormat} | LC_ALL=C sort -T /dev/shm
 echo '## digests'
 find ${tmpfsRoots.join(' ')} -xdev ${prune} -o -type f -exec sha256sum {} + 2>/dev/null | awk '{ print $2, $1 }' | LC_ALL=C sort
 echo '## mounts'

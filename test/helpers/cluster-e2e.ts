@@ -337,36 +337,43 @@ export function hostProcesses(h: SandboxHost): string[] {
 
 export type HostSnapshot = Record<string, string[]>;
 
-function sha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
+/** The sha256 of a regular file, or undefined when `path` is no regular file (or went meanwhile). */
+function fileDigest(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isFile()) return undefined;
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Every path below `dir`; listed again (a few times) when a running host removed a dir meanwhile. */
+function listTree(dir: string): string[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readdirSync(dir, { recursive: true, encoding: 'utf8' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
+    }
+  }
 }
 
 /**
  * `PATH SHA256` of every regular file in a layer of the host's own on this machine (`dir` is mounted at
- * `mountedAt` on the host) whose content is not the machine's file at that path: what the host wrote,
- * by content. A file the host changed and then restored (copied up, same bytes) is not listed, just as one
- * it never touched; the files section tells present from absent.
+ * `mountedAt` on the host) whose content is not the machine's file at that path (`below`, the overlay's
+ * lower layer): what the host wrote, by content. A file the host changed and then restored (copied up,
+ * same bytes) is not listed, just as one it never touched; the files section tells present from absent.
  */
 function ownLayerDigests(dir: string, mountedAt: string, below?: string): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
-  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const path = join(dir, rel);
+  for (const rel of listTree(dir)) {
     const onHost = join(mountedAt, rel);
-    if (!lstatSync(path).isFile() || skipped.some((p) => onHost === p || onHost.startsWith(`${p}/`)))
-      continue;
-    const digest = sha256(path);
-    if (below !== undefined) {
-      const machine = join(below, rel);
-      const same = (() => {
-        try {
-          return lstatSync(machine).isFile() && sha256(machine) === digest;
-        } catch {
-          return false;
-        }
-      })();
-      if (same) continue;
-    }
+    if (skipped.some((p) => onHost === p || onHost.startsWith(`${p}/`))) continue;
+    const digest = fileDigest(join(dir, rel));
+    if (digest === undefined) continue;
+    if (below !== undefined && fileDigest(join(below, rel)) === digest) continue;
     out.push(`${onHost} ${digest}`);
   }
   return out;

@@ -178,7 +178,10 @@ export async function applyCluster(
           if (!dryRun) await saveState(cluster, 'ClusterInProcess', previous);
           try {
             const reports = await runPhases(applyPhases, cluster, { journal, runner, options });
-            if (!dryRun) await saveState(cluster, 'ClusterSuccess', previous);
+            if (!dryRun) {
+              await saveState(cluster, 'ClusterSuccess', previous);
+              await journal.compact(cluster.hosts.map((h) => h.ip));
+            }
             return reports;
           } catch (err) {
             if (!dryRun) await saveState(cluster, 'ClusterFailed', previous).catch(() => undefined);

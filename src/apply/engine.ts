@@ -1,6 +1,13 @@
 import { actionScript, type HostAction } from '../host/action.js';
 import { fillOutputs, outputRefs } from '../runtime/step-output.js';
-import { InputError, manyHostsFailed, RemoteCommandError } from '../util/errors.js';
+import {
+  BerthError,
+  ConnectionLostError,
+  InputError,
+  InterruptedError,
+  manyHostsFailed,
+  RemoteCommandError,
+} from '../util/errors.js';
 import { log, registerSecret } from '../util/log.js';
 import { settleLimit } from '../util/pool.js';
 import { digestInputs } from './journal.js';
@@ -108,9 +115,27 @@ async function runOne(engine: Engine, s: PlannedStep): Promise<void> {
         err.exitStatus,
         `${s.failure} failed (exit ${err.exitStatus}): ${lastLine || 'no output'}`,
       );
-    if (!s.mayFail) throw err;
+    if (!s.mayFail) throw inStep(s, err, lastLine);
     log.warn(`${s.host} ${s.id}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * A step's failure as one line naming the host and the step (`HOST STEP (description): what`), with the
+ * error's exit code: the action script's own command line says nothing, the step's last line does.
+ */
+function inStep(s: PlannedStep, err: unknown, lastLine: string): unknown {
+  if (!(err instanceof BerthError) || err instanceof InterruptedError) return err;
+  const own = `${s.host}: `;
+  const what =
+    err instanceof RemoteCommandError
+      ? `exited ${err.exitStatus}: ${lastLine || 'no output'}`
+      : err instanceof ConnectionLostError
+        ? `connection lost${lastLine ? ` (last output: ${lastLine})` : ''}`
+        : err.message.startsWith(own)
+          ? err.message.slice(own.length)
+          : err.message;
+  return new BerthError(`${s.host} ${s.id} (${s.description}): ${what}`, err.exitCode, { cause: err });
 }
 
 /** Sends every tree the steps copy, grouped so that one tree goes out once to all its hosts. */

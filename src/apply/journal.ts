@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from '../util/atomic.js';
 import { registerSecret } from '../util/log.js';
 import { decryptSecret, encryptSecret } from '../util/secrets.js';
 
@@ -10,6 +11,8 @@ import { decryptSecret, encryptSecret } from '../util/secrets.js';
 // ignored on reading, so the journal is never corrupt, only possibly one step behind (and every step
 // checks before it acts, so running it again is safe). A step's outputs (values it read back from its
 // host) are kept with its entry, encrypted, so that a later apply can use them without running it again.
+// Forgetting appends too, so a cluster whose hosts come and go would grow its journal for ever: after a
+// successful apply it is compacted, rewritten atomically with one line per step the current hosts have done.
 
 export interface JournalEntry {
   host: string;
@@ -33,6 +36,8 @@ export class Journal {
   private readonly fresh = new Map<string, Record<string, string>>();
   /** The file ends in a line torn by a crash: the next append must start on a fresh line. */
   private torn = false;
+  /** Lines in the file, torn, forgotten and superseded ones included. */
+  private lines = 0;
 
   private constructor(readonly path: string) {}
 
@@ -47,6 +52,7 @@ export class Journal {
     journal.torn = text.length > 0 && !text.endsWith('\n');
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
+      journal.lines++;
       try {
         const entry = JSON.parse(line) as JournalEntry & { undo?: boolean };
         const key = Journal.key(entry.host, entry.step);
@@ -128,6 +134,23 @@ export class Journal {
     const prefix = this.torn ? '\n' : '';
     await appendFile(this.path, `${prefix}${lines.join('\n')}\n`, { mode: 0o600 });
     this.torn = false;
+    this.lines += lines.length;
+  }
+
+  /**
+   * Drops the steps of every host not in `hosts`, then, when the file holds anything else than one line
+   * per remaining step, rewrites it with just those (atomically: a crash leaves the old file or the new).
+   * Returns whether it rewrote the file.
+   */
+  async compact(hosts: Iterable<string>): Promise<boolean> {
+    const keep = new Set(hosts);
+    for (const [key, e] of this.done) if (!keep.has(e.host)) this.done.delete(key);
+    const live = [...this.done.values()];
+    if (this.lines === live.length && !this.torn) return false;
+    await writeFileAtomic(this.path, live.map((e) => `${JSON.stringify(e)}\n`).join(''), 0o600);
+    this.lines = live.length;
+    this.torn = false;
+    return true;
   }
 
   entries(): JournalEntry[] {

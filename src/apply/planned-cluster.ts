@@ -121,9 +121,9 @@ export async function runtimeContext(
     apiServerDomain: 'apiserver.cluster.local',
     apiPort: 6443,
     kubeVersion: kube,
-    distributionConfig: input.loaded.distributionDocs
-      .filter((d) => runtime.defaults.configKinds.includes(d.kind))
-      .map((d) => d.object),
+    distributionConfig: input.loaded.distributionDocs.filter((d) =>
+      runtime.defaults.configKinds.includes(d.kind),
+    ),
     imageDefaultConfig: await defaultConfig(runtime, images.rootfsDir),
   };
   return { runtime, runtimeCtx: await prepareDriver(runtime, base, input.dryRun) };

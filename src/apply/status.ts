@@ -2,9 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { masters, splitAddress } from '../clusterfile/index.js';
 import { parseReference, repositoryName } from '../image/reference.js';
 import { errorMessage, NotFoundError } from '../util/errors.js';
+import { expiringWithin } from './certificate-expiry.js';
 import { appDirName } from './cluster-images.js';
 import { Journal } from './journal.js';
 import { listNodes, type NodeState } from './kube.js';
+import { type MasterCertificate, masterCertificates } from './master-certificates.js';
 import { clusterPaths, loadApplied } from './state.js';
 
 // status and kubeconfig: what berth knows of an applied cluster, and what its API says of the nodes.
@@ -18,6 +20,25 @@ export interface ClusterStatusReport {
   /** Application images: digest, and when their CMD last completed on the first master (none yet: absent). */
   apps: Array<{ image: string; digest?: string; applied?: string }>;
   apiError?: string;
+  /** Certificates on the masters that expire within 30 days (or have expired), soonest first. */
+  expiringCertificates: MasterCertificate[];
+  /** Masters whose certificates could not be read, and why. */
+  certificateErrors: Array<{ host?: string; error: string }>;
+}
+
+/** The masters' certificates near expiry; a master that cannot be read is reported, never fatal. */
+async function certificatesOf(
+  name: string,
+): Promise<Pick<ClusterStatusReport, 'expiringCertificates' | 'certificateErrors'>> {
+  try {
+    const r = await masterCertificates(name);
+    return {
+      expiringCertificates: expiringWithin(r.certificates, new Date()),
+      certificateErrors: r.failed.map((f) => ({ host: f.host, error: f.error.message })),
+    };
+  } catch (err) {
+    return { expiringCertificates: [], certificateErrors: [{ error: errorMessage(err) }] };
+  }
 }
 
 /** The cluster's application images from its saved status, with when the journal saw each one's CMD done. */
@@ -42,6 +63,8 @@ export async function clusterStatus(name: string): Promise<ClusterStatusReport> 
   const loaded = await loadApplied(name);
   if (!loaded) throw new NotFoundError(`cluster ${name} does not exist`);
   const paths = clusterPaths(name);
+  // the masters are asked over SSH while the API answers (certificatesOf never rejects)
+  const certificates = certificatesOf(name);
   let nodes: NodeState[] = [];
   let apiError: string | undefined;
   try {
@@ -70,6 +93,7 @@ export async function clusterStatus(name: string): Promise<ClusterStatusReport> 
     hosts,
     apps: await appsOf(loaded, paths.journal),
     apiError,
+    ...(await certificates),
   };
 }
 

@@ -53,8 +53,16 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (flags: { cluster: string; json?: boolean }) => {
       const { clusterStatus } = await import('../apply/status.js');
+      const { expiryWarning } = await import('../apply/certificate-expiry.js');
       const { log } = await import('../util/log.js');
+      const { formatTable } = await import('./table.js');
       const s = await clusterStatus(flags.cluster);
+      for (const c of s.expiringCertificates) log.warn(expiryWarning(c));
+      for (const e of s.certificateErrors) {
+        // SSH errors already start with the host they name
+        const where = e.host && !e.error.startsWith(e.host) ? `${e.host}: ` : '';
+        log.warn(`certificates not checked: ${where}${e.error}`);
+      }
       if (flags.json) {
         log.out(JSON.stringify(s, null, 2));
         return;
@@ -74,14 +82,7 @@ export function registerStatus(program: Command): void {
               : 'NotReady';
         rows.push([h.ip, h.roles.join(','), h.node ?? '-', status, h.version ?? '-']);
       }
-      const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-      for (const r of rows)
-        log.out(
-          r
-            .map((c, i) => c.padEnd(widths[i] ?? 0))
-            .join('  ')
-            .trimEnd(),
-        );
+      for (const line of formatTable(rows)) log.out(line);
       if (s.apps.length > 0) {
         log.out('applications:');
         for (const a of s.apps)

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBuild } from './build.js';
+import { registerCert } from './cert.js';
 import { registerKubeconfig, registerReset, registerScale, registerStatus } from './cluster.js';
 import { registerCreate } from './create.js';
 import { registerExec } from './exec.js';
@@ -31,3 +32,4 @@ commands.push(registerSave, registerLoad, registerMerge, registerCreate, registe
 commands.push(registerSandbox);
 commands.push(registerExec, registerScp);
 commands.push(registerRun, registerApply, registerScale, registerReset, registerStatus, registerKubeconfig);
+commands.push(registerCert);

@@ -10,6 +10,7 @@ export function registerImages(program: Command): void {
       const { listImages } = await import('../image/local-images.js');
       const { formatBytes } = await import('../util/progress.js');
       const { log } = await import('../util/log.js');
+      const { formatTable } = await import('./table.js');
       const rows = await listImages(new ImageStore());
       if (o.json) {
         log.out(JSON.stringify(rows, null, 2));
@@ -19,13 +20,6 @@ export function registerImages(program: Command): void {
         ['NAME', 'ID', 'SIZE', 'CREATED'],
         ...rows.map((r) => [r.name, r.id.slice(7, 19), formatBytes(r.size), r.created ?? '']),
       ];
-      const widths = table[0]?.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length))) ?? [];
-      for (const row of table)
-        log.out(
-          row
-            .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-            .join('  ')
-            .trimEnd(),
-        );
+      for (const line of formatTable(table)) log.out(line);
     });
 }

@@ -81,4 +81,6 @@ export interface DistributionDoc {
   /** Where it starts in the Clusterfile, for the driver's own error messages. */
   file: string;
   line: number;
+  /** The line of each field, keyed by its dotted path (`networking.podSubnet`, `certSANs[0]`). */
+  fieldLines?: Record<string, number>;
 }

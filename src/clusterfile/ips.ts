@@ -1,4 +1,5 @@
 import { isIP, isIPv4 } from 'node:net';
+import { ipToNumber, numberToIp } from '../util/cidr.js';
 
 // Host addresses as sealos Clusterfiles and `run` flags write them: `ip`, `ip:port`, `[v6]:port`, and IPv4
 // ranges `10.0.0.2-10.0.0.9` (optionally `:port` after the end) standing for every address in between.
@@ -43,14 +44,6 @@ export function splitAddress(text: string): HostAddress {
   return colon >= 0 ? { ip, port: parsePort(text.slice(colon + 1), text) } : { ip };
 }
 
-function ipv4ToNumber(ip: string): number {
-  return ip.split('.').reduce((n, octet) => n * 256 + Number(octet), 0);
-}
-
-function numberToIpv4(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
-}
-
 /**
  * Expands one entry into `ip[:port]` strings: a single address stays as written, a range
  * `a-b[:port]` becomes every address from a to b, each with the port when one was given.
@@ -71,13 +64,13 @@ export function expandAddress(text: string): string[] {
     throw notRange;
   }
   if (!isIPv4(startText) || !isIPv4(end.ip)) throw notRange;
-  const first = ipv4ToNumber(startText);
-  const last = ipv4ToNumber(end.ip);
+  const first = ipToNumber(startText)!;
+  const last = ipToNumber(end.ip)!;
   if (last < first) throw new Error(`range "${text}" ends before it starts`);
   if (last - first >= maxRange) throw new Error(`range "${text}" has more than ${maxRange} addresses`);
   const out: string[] = [];
   for (let n = first; n <= last; n++) {
-    out.push(end.port === undefined ? numberToIpv4(n) : `${numberToIpv4(n)}:${end.port}`);
+    out.push(end.port === undefined ? numberToIp(n) : `${numberToIp(n)}:${end.port}`);
   }
   return out;
 }

@@ -14,7 +14,14 @@ import {
 } from './documents.js';
 import { isPureReference, referencedVariables } from './env-refs.js';
 import { parseEnvArg, parseSetOverride, type SetOverride } from './overrides.js';
-import { describeIssues, type FieldPath, formatPath, lineOf, UNKNOWN_FIELD } from './positions.js';
+import {
+  describeIssues,
+  type FieldPath,
+  fieldLines,
+  formatPath,
+  lineOf,
+  UNKNOWN_FIELD,
+} from './positions.js';
 import { type Cluster, clusterSchema } from './schema.js';
 import {
   envEntryPaths,
@@ -208,7 +215,15 @@ function loadDistributionDoc(src: Source, kind: string, raw: Record<string, unkn
     if (!parsed.success) throw zodError(src, parsed.error);
   }
   const line = lineOf(src.doc, src.lines, []) ?? 1;
-  return { kind, apiVersion, distribution, object: raw, file: src.file, line };
+  return {
+    kind,
+    apiVersion,
+    distribution,
+    object: raw,
+    file: src.file,
+    line,
+    fieldLines: fieldLines(src.doc, src.lines),
+  };
 }
 
 /** Parses Clusterfile text; `file` is the name used in messages. */

@@ -1,5 +1,6 @@
 import { Document, isMap, parseAllDocuments, type YAMLMap } from 'yaml';
 import { InputError } from '../util/errors.js';
+import { isMapping } from '../util/mapping.js';
 import { documentValue } from '../util/yaml-value.js';
 import type { ConfigStrategy } from './documents.js';
 
@@ -24,10 +25,6 @@ export interface ConfigPatch {
   path?: string;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function parseDocs(text: string, what: string): Document[] {
   const docs = parseAllDocuments(text);
   if (!Array.isArray(docs)) return [];
@@ -50,14 +47,14 @@ function mergeMap(doc: Document, target: YAMLMap, patch: Record<string, unknown>
       continue;
     }
     const current = target.get(key, true);
-    if (isPlainObject(value) && isMap(current)) mergeMap(doc, current, value);
+    if (isMapping(value) && isMap(current)) mergeMap(doc, current, value);
     else target.set(key, doc.createNode(value));
   }
 }
 
 function identity(value: unknown): { kind?: unknown; name?: unknown } {
-  if (!isPlainObject(value)) return {};
-  return { kind: value.kind, name: isPlainObject(value.metadata) ? value.metadata.name : undefined };
+  if (!isMapping(value)) return {};
+  return { kind: value.kind, name: isMapping(value.metadata) ? value.metadata.name : undefined };
 }
 
 function mergeDocuments(content: string, data: string, path: string): string {
@@ -77,7 +74,7 @@ function mergeDocuments(content: string, data: string, path: string): string {
           });
     if (!target) {
       targets.push(new Document(patch));
-    } else if (isMap(target.contents) && isPlainObject(patch)) {
+    } else if (isMap(target.contents) && isMapping(patch)) {
       mergeMap(target, target.contents, patch);
     } else {
       target.contents = target.createNode(patch);

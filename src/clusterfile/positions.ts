@@ -42,6 +42,34 @@ export function lineOf(doc: Document, lines: LineCounter, path: FieldPath): numb
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
+/**
+ * The line of every field and list item of a document, keyed by its formatPath, so that a driver that
+ * gets the document as a plain object can still name the line of a field it refuses.
+ */
+export function fieldLines(doc: Document, lines: LineCounter): Record<string, number> {
+  const out: Record<string, number> = {};
+  const visit = (node: unknown, path: PropertyKey[]): void => {
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        if (!isPair(pair) || !isScalar(pair.key)) continue;
+        const sub = [...path, String(pair.key.value)];
+        const offset = (pair.key as Node).range?.[0];
+        if (offset !== undefined) out[formatPath(sub)] = lines.linePos(offset).line;
+        visit(pair.value, sub);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const sub = [...path, i];
+        const offset = (item as Node | null)?.range?.[0];
+        if (offset !== undefined) out[formatPath(sub)] = lines.linePos(offset).line;
+        visit(item, sub);
+      });
+    }
+  };
+  visit(doc.contents, []);
+  return out;
+}
+
 function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';

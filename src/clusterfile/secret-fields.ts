@@ -5,6 +5,8 @@ import { secretEnvKeys } from '../image/contract.js';
 // Clusterfile and decrypted when it reads one, unless they are `${VAR}` references (then the secret
 // lives elsewhere).
 
+import { isMapping } from '../util/mapping.js';
+
 export const secretKeys = ['passwd', 'pkPasswd', 'pkData'] as const;
 
 /** Fields that may hold a `${VAR}` reference resolved from the environment. */
@@ -12,19 +14,15 @@ export const referenceKeys = ['passwd', 'pkPasswd'] as const;
 
 type Path = Array<string | number>;
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** Paths of every `ssh` block of a Cluster-shaped object: spec.ssh and each spec.hosts[i].ssh. */
 export function sshBlockPaths(cluster: unknown): Path[] {
-  const spec = isRecord(cluster) ? cluster.spec : undefined;
-  if (!isRecord(spec)) return [];
+  const spec = isMapping(cluster) ? cluster.spec : undefined;
+  if (!isMapping(spec)) return [];
   const out: Path[] = [];
-  if (isRecord(spec.ssh)) out.push(['spec', 'ssh']);
+  if (isMapping(spec.ssh)) out.push(['spec', 'ssh']);
   if (Array.isArray(spec.hosts)) {
     spec.hosts.forEach((h, i) => {
-      if (isRecord(h) && isRecord(h.ssh)) out.push(['spec', 'hosts', i, 'ssh']);
+      if (isMapping(h) && isMapping(h.ssh)) out.push(['spec', 'hosts', i, 'ssh']);
     });
   }
   return out;
@@ -42,8 +40,8 @@ export function sshFieldPaths(cluster: unknown, keys: readonly string[]): Path[]
 
 /** Paths of every env list entry: spec.env[k] and spec.hosts[i].env[k]. */
 export function envEntryPaths(cluster: unknown): Path[] {
-  const spec = isRecord(cluster) ? cluster.spec : undefined;
-  if (!isRecord(spec)) return [];
+  const spec = isMapping(cluster) ? cluster.spec : undefined;
+  if (!isMapping(spec)) return [];
   const out: Path[] = [];
   const addList = (list: unknown, base: Path) => {
     if (Array.isArray(list)) for (let k = 0; k < list.length; k++) out.push([...base, k]);
@@ -51,7 +49,7 @@ export function envEntryPaths(cluster: unknown): Path[] {
   addList(spec.env, ['spec', 'env']);
   if (Array.isArray(spec.hosts)) {
     spec.hosts.forEach((h, i) => {
-      if (isRecord(h)) addList(h.env, ['spec', 'hosts', i, 'env']);
+      if (isMapping(h)) addList(h.env, ['spec', 'hosts', i, 'env']);
     });
   }
   return out;

@@ -2,6 +2,7 @@
 // distribution driver (which only builds files and shell). Everything a driver returns is data, so a dry
 // run can print it and a unit test can inspect or execute it. docs/architecture.md shows a driver step.
 
+import type { DistributionDoc } from '../clusterfile/documents.js';
 import type { HostAction } from '../host/action.js';
 import type { RegistryEndpoint } from '../registry/mirrors.js';
 import type { KubeVersion } from './kube-version.js';
@@ -60,8 +61,11 @@ export interface RuntimeContext<S = unknown> {
   apiPort: number;
   /** The Kubernetes version of the cluster image (its `version` label), when it declares one. */
   kubeVersion?: KubeVersion;
-  /** The Clusterfile documents of the kinds the driver claims (RuntimeDefaults.configKinds). */
-  distributionConfig: Record<string, unknown>[];
+  /**
+   * The Clusterfile documents of the kinds the driver claims (RuntimeDefaults.configKinds), with the file
+   * and lines they were written at, for the driver's messages.
+   */
+  distributionConfig: DistributionDoc[];
   /** The image's default distribution config (the first of RuntimeDefaults.configFiles it has). */
   imageDefaultConfig?: string;
   /** What the driver's prepare returned; berth keeps it encrypted in the cluster's state dir. */
@@ -86,6 +90,13 @@ export interface RuntimeDefaults {
   configKinds: readonly string[];
   /** Paths on a host that the driver's reset removes (listed by reset --dry-run). */
   resetPaths: readonly string[];
+  /**
+   * Directories on a master holding the distribution's certificates (each read alone, not its subdirs):
+   * every `*.crt` in them is listed by `berth cert check` and watched for expiry by `berth status`.
+   */
+  certificateDirs: readonly string[];
+  /** Kubeconfig files on a master whose embedded client certificate (client-certificate-data) is listed too. */
+  certificateKubeconfigs?: readonly string[];
 }
 
 export interface Runtime<S = unknown> {

@@ -37,10 +37,12 @@ export interface BootPlan {
  * The shell script that turns a namespace into a host: it runs inside the host's network namespace and
  * a fresh private mount, UTS, IPC and PID namespace (as PID 1 there), builds the root as an overlay of
  * the machine's `/`, then pivots into it and becomes the host's init: systemd, or sshd on machines
- * without it. Passwords arrive on stdin (for chpasswd), never in a file.
+ * without it. Passwords arrive on stdin (for chpasswd), never in a file. The same script boots the host
+ * again after a restart (host-faults.ts): the network namespace keeps its addresses, and what the first boot
+ * set up in the host's own files (/etc/hosts, enabled units) stays as the host left it, as on a server.
  */
 export function bootScript(p: BootPlan): string {
-  const shape = p.bandwidth ? `tc qdisc add dev eth0 root ${tbfArgs(p.bandwidth).join(' ')}\n` : '';
+  const shape = p.bandwidth ? `tc qdisc replace dev eth0 root ${tbfArgs(p.bandwidth).join(' ')}\n` : '';
   const sd = p.systemd;
   return `set -eu
 H=${q(p.dir)}
@@ -49,9 +51,9 @@ ${sd ? joinCgroupsScript(sd) : ''}# The new mount namespace starts as a copy of 
 # namespace in /run/netns; dropping them keeps other sandboxes' namespaces from living on in this one.
 if mountpoint -q /run/netns; then umount -l /run/netns; fi
 ip link set dev lo up
-ip addr add ${p.ip}/${p.prefix} dev eth0
+ip addr replace ${p.ip}/${p.prefix} dev eth0
 ip link set dev eth0 up
-ip route add default via ${p.gateway}
+ip route replace default via ${p.gateway}
 ${shape}mount -t overlay overlay -o "lowerdir=/,upperdir=$H/upper,workdir=$H/work" "$R"
 ${sd ? systemdMountsScript(sd) : sshdMountsScript}mount -t tmpfs -o mode=755 tmpfs "$R/run"
 mkdir -m 755 "$R/run/sshd"
@@ -62,7 +64,7 @@ mkdir -p "$R/var/lib/containerd"
 mount --bind "$H/containerd" "$R/var/lib/containerd"
 echo ${q(p.hostname)} > /proc/sys/kernel/hostname
 cp "$H/hostname" "$R/etc/hostname"
-cp "$H/hosts" "$R/etc/hosts"
+if [ ! -e "$H/provisioned" ]; then cp "$H/hosts" "$R/etc/hosts"; fi
 rm -f "$R"/etc/ssh/ssh_host_*
 cp "$H/ssh_host_ed25519_key" "$H/ssh_host_ed25519_key.pub" "$R/etc/ssh/"
 chmod 600 "$R/etc/ssh/ssh_host_ed25519_key"
@@ -83,7 +85,8 @@ gid=$(chroot "$R" id -g ${p.user})
 home=$(chroot "$R" getent passwd ${p.user} | cut -d: -f6)
 install -d -m 700 -o "$uid" -g "$gid" "$R$home/.ssh"
 install -m 600 -o "$uid" -g "$gid" "$H/authorized_keys" "$R$home/.ssh/authorized_keys"
-${sd ? systemdUnitsScript(sd) : ''}cd "$R"
+${sd ? systemdUnitsScript(sd) : ''}: > "$H/provisioned"
+cd "$R"
 pivot_root . mnt
 cd /
 umount -l /mnt

@@ -111,16 +111,18 @@ mount --bind "$H/console" "$R/dev/console"
 /**
  * The units of a systemd host, set in its upper layer before boot: multi-user as the default target;
  * of the machine's enabled units (its containerd, registry, databases, timers...) only ssh.service is
- * kept; the units of `maskedUnits` masked. The host's network is configured before systemd starts, so
+ * kept (on the first boot only: the units enabled on the host since then start again after a restart); the units of `maskedUnits` masked. The host's network is configured before systemd starts, so
  * network-online.target is reached at boot, as on a server whose network comes up at boot.
  */
 export function systemdUnitsScript(b: SystemdBoot): string {
   const etc = '"$R/etc/systemd/system"';
   return `printf '%s\\n' ${q(b.machineId)} > "$R/etc/machine-id"
 mkdir -p ${etc}/multi-user.target.wants
-for l in ${etc}/*.wants/* ${etc}/*.requires/* ${etc}/*.upholds/*; do
-  case "$l" in */multi-user.target.wants/ssh.service | */multi-user.target.wants/network-online.target) ;; *) if [ -L "$l" ] || [ -e "$l" ]; then rm -f "$l"; fi ;; esac
-done
+if [ ! -e "$H/provisioned" ]; then
+  for l in ${etc}/*.wants/* ${etc}/*.requires/* ${etc}/*.upholds/*; do
+    case "$l" in */multi-user.target.wants/ssh.service | */multi-user.target.wants/network-online.target) ;; *) if [ -L "$l" ] || [ -e "$l" ]; then rm -f "$l"; fi ;; esac
+  done
+fi
 ln -sfn /lib/systemd/system/ssh.service ${etc}/multi-user.target.wants/ssh.service
 ln -sfn /lib/systemd/system/network-online.target ${etc}/multi-user.target.wants/network-online.target
 ln -sfn /lib/systemd/system/multi-user.target ${etc}/default.target

@@ -145,7 +145,9 @@ export async function connect(spec: HostSpec, opts: ConnectOptions): Promise<Cli
     agent: spec.agent,
     tryKeyboard: spec.password !== undefined,
     readyTimeout: opts.timeoutMs,
-    keepaliveInterval: 15_000,
+    // a host whose link dies mid-command is given up after 20-25 s of silence (its step then fails with
+    // exit 5 naming it), not after the minutes TCP would retry; a live sshd answers within milliseconds
+    keepaliveInterval: 5_000,
     keepaliveCountMax: 4,
     algorithms: {
       serverHostKey: hostKeyAlgorithms(

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
-import { InterruptedError, RemoteCommandError, TimeoutError } from '../util/errors.js';
+import { ConnectionLostError, InterruptedError, RemoteCommandError, TimeoutError } from '../util/errors.js';
 import { LineSplitter } from './lines.js';
 import { briefCommand } from './shell.js';
 
@@ -154,9 +154,12 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       if (err) return reject(err);
       outLines.end();
       errLines.end();
+      // no exit status: the connection dropped (link down, host rebooted), the host is out of reach
+      if (exit.code === undefined && !opts.allowFailure)
+        return reject(new ConnectionLostError(run.label, shown));
       const result = { code: exit.code ?? 255, stdout: stdout.text(), stderr: stderr.text() };
       if (result.code !== 0 && !opts.allowFailure) {
-        const why = lastErrLine || (exit.code === undefined ? 'connection lost' : 'no error output');
+        const why = lastErrLine || 'no error output';
         return reject(
           new RemoteCommandError(
             run.label,

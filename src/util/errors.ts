@@ -59,6 +59,16 @@ export class ConnectError extends BerthError {
   }
 }
 
+/** The connection to a host dropped while a command ran on it (its link went down, it rebooted). */
+export class ConnectionLostError extends ConnectError {
+  constructor(
+    host: string,
+    readonly command: string,
+  ) {
+    super(host, `connection lost while running \`${command}\``);
+  }
+}
+
 /** A host presented a key other than the one recorded for it. */
 export class HostKeyError extends BerthError {
   constructor(

@@ -1,6 +1,6 @@
 // A cluster's whole life through the real CLI on four sandbox hosts: run, a pod pulling through the
-// mirror berth configured, unchanged re-apply, status, kubeconfig, add and delete of a node (and once of
-// a master), reset; every host must end exactly as it began.
+// mirror berth configured, unchanged re-apply, status, kubeconfig, cert check, add and delete of a node
+// (and once of a master), reset; every host must end exactly as it began.
 // It runs on the tests' default hosts (systemd where the machine has it), then on hosts with sshd as
 // PID 1, where berth's own supervisor runs the services.
 import assert from 'node:assert/strict';
@@ -143,6 +143,68 @@ spec:
       assertReadyNodes(copy, [h0.ip, h1.ip, h2.ip]);
       const path = (await berthOk(['kubeconfig', '--cluster', cluster, '--path'])).stdout;
       assert.equal(path, `${kubeconfig}\n`);
+    },
+  );
+
+  await t.test(
+    "cert check lists the master's certificates; status warns of one about to expire",
+    async () => {
+      const tls = '/var/lib/rancher/k3s/server/tls';
+      const check = await berthOk(['cert', 'check', '--cluster', cluster, '--json']);
+      lap(`cert check took ${(check.ms / 1000).toFixed(1)} s`);
+      const json = JSON.parse(check.stdout) as {
+        certificates: Array<{
+          host: string;
+          path: string;
+          subject: string;
+          ipAddresses: string[];
+          daysLeft: number;
+        }>;
+        failed: unknown[];
+      };
+      assert.deepEqual(json.failed, []);
+      assert.deepEqual([...new Set(json.certificates.map((c) => c.host))], [h0.ip], 'the master only');
+      const serving = json.certificates.find((c) => c.path === `${tls}/serving-kube-apiserver.crt`);
+      assert.equal(serving?.subject, 'CN=kube-apiserver');
+      assert.ok(serving?.ipAddresses.includes(h0.ip), `SANs of ${JSON.stringify(serving)}`);
+      assert.ok((serving?.daysLeft ?? 0) >= 364);
+      assert.match(
+        json.certificates.find((c) => c.path === `${tls}/server-ca.crt`)?.subject ?? '',
+        /^CN=k3s-server-ca@/,
+      );
+      assert.equal(
+        json.certificates.find((c) => c.path === '/etc/rancher/k3s/k3s.yaml')?.subject,
+        'O=system:masters, CN=system:admin',
+        'the admin kubeconfig embeds its client certificate',
+      );
+      const text = (await berthOk(['cert', 'check', '--cluster', cluster])).stdout.trimEnd().split('\n');
+      assert.match(text[0] ?? '', /^HOST +PATH +SUBJECT +NOT AFTER +DAYS LEFT +SANS$/);
+      assert.equal(text.length, json.certificates.length + 1);
+      const row = new RegExp(
+        `^${h0.ip.replaceAll('.', '\\.')} +${tls}/serving-kube-apiserver\\.crt +CN=kube-apiserver +\\S+Z +36[45] +\\S*kubernetes\\.default\\.svc`,
+      );
+      assert.ok(
+        text.some((l) => row.test(l)),
+        text.join('\n'),
+      );
+      const quiet = await berthOk(['status', '--cluster', cluster]);
+      lap(`status took ${(quiet.ms / 1000).toFixed(1)} s`);
+      assert.doesNotMatch(quiet.stderr, /certificate/);
+      mustSsh(
+        setup,
+        h0,
+        `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null -subj /CN=soon -days 10 -out ${tls}/soon.crt 2>/dev/null`,
+      );
+      const warned = await berthOk(['status', '--cluster', cluster]);
+      mustSsh(setup, h0, `rm -f ${tls}/soon.crt`);
+      const lines = warned.stderr.split('\n').filter((l) => l.includes('certificate'));
+      assert.equal(lines.length, 1, warned.stderr);
+      assert.match(
+        lines[0] ?? '',
+        new RegExp(
+          `^warning: certificate ${h0.ip}:${tls}/soon\\.crt \\(CN=soon\\) expires in (9|10) day\\(s\\)`,
+        ),
+      );
     },
   );
 

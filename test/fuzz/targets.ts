@@ -18,6 +18,7 @@ import type { FetchedManifest, RegistryClient } from '../../src/image/registry/c
 import { lookupCredentials } from '../../src/image/registry/credentials.js';
 import { fetchImageTree } from '../../src/image/registry/tree.js';
 import { formatKnownHosts, parseKnownHosts } from '../../src/ssh/known-hosts.js';
+import { kubeadmConfigTarget } from './kubeadm-config-target.js';
 import type { FuzzTarget } from './property.js';
 import { textTargets } from './text-targets.js';
 
@@ -462,4 +463,5 @@ export const fuzzTargets: FuzzTarget<never>[] = [
   registryJson,
   tarLayer,
   ...textTargets,
+  kubeadmConfigTarget,
 ] as FuzzTarget<never>[];

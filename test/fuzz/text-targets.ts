@@ -22,7 +22,7 @@ const fromPieces = (pieces: string[], maxLength = 24) =>
   fc.array(fc.constantFrom(...pieces), { maxLength }).map((a) => a.join(''));
 
 /** Random edits of a valid text: the inputs that are nearly right are the ones that reach deep paths. */
-function mutationsOf(base: string): fc.Arbitrary<string> {
+export function mutationsOf(base: string): fc.Arbitrary<string> {
   const edit = fc.record({
     at: fc.nat({ max: base.length }),
     remove: fc.nat({ max: 12 }),

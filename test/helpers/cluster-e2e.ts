@@ -149,7 +149,7 @@ export async function berthOk(args: string[], timeoutMs?: number): Promise<Run> 
 }
 
 export function ssh(
-  setup: ClusterSetup,
+  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
   h: SandboxHost,
   script: string,
 ): { status: number | null; out: string; err: string } {
@@ -176,7 +176,11 @@ export function ssh(
   return { status: r.status, out: r.stdout, err: r.stderr };
 }
 
-export function mustSsh(setup: ClusterSetup, h: SandboxHost, script: string): string {
+export function mustSsh(
+  setup: Pick<ClusterSetup, 'sb' | 'knownHosts'>,
+  h: SandboxHost,
+  script: string,
+): string {
   const r = ssh(setup, h, script);
   assert.equal(r.status, 0, `${h.ip}: ${r.err}`);
   return r.out;

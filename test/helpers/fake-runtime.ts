@@ -23,7 +23,7 @@ export function fakeRuntime(root: string): Runtime<FakeState> {
   const dir = (file: string) => `${shellQuote(root)}/"$BERTH_HOST"/${file}`;
   return {
     name: 'fake',
-    defaults: { configFiles: [], configKinds: [], resetPaths: [] },
+    defaults: { configFiles: [], configKinds: [], resetPaths: [], certificateDirs: [] },
     async prepare(_ctx, previous) {
       return previous ?? { secret: randomBytes(12).toString('hex') };
     },

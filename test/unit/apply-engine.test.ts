@@ -11,6 +11,7 @@ import type { ChangePhase, CheckPhase, PlannedStep } from '../../src/apply/phase
 import type { PlannedCluster } from '../../src/apply/planned-cluster.js';
 import { clusterPaths, loadDriverState } from '../../src/apply/state.js';
 import { stepOutput } from '../../src/runtime/step-output.js';
+import { ConnectionLostError, exitCodeOf, RemoteCommandError } from '../../src/util/errors.js';
 import { redact } from '../../src/util/log.js';
 import { applyFake, type FakeState, master } from '../helpers/fake-runtime.js';
 import { localRunner } from '../helpers/run-local.js';
@@ -128,4 +129,61 @@ test('a step consumes an output captured on another host; prepare state survives
   assert.equal(readFileSync(join(root, '10.0.0.3', 'token'), 'utf8'), token);
   assert.deepEqual(await loadDriverState('fake1'), state, 'prepare got its state back');
   assert.equal(redact(`x ${token} ${state.secret}`), 'x *** ***', 'outputs and state are masked');
+});
+
+test("a step's failure is one line naming its host and step, with the failure's exit code", async () => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-engine-'));
+  const journal = await Journal.open(join(root, 'journal.jsonl'));
+  const steps: PlannedStep[] = [
+    { host: 'h1', id: 'join', description: 'join agent h1', commands: ['true'] },
+    { host: 'h2', id: 'join', description: 'join agent h2', commands: ['true'] },
+  ];
+  // h2's link goes down mid-step: its runner fails as SSH does, h1 finishes its step
+  const local = localRunner(root);
+  const runner = {
+    ...local,
+    async run(host: string, script: string, onLine: (line: string) => void) {
+      if (host === 'h2') throw new ConnectionLostError('h2', 'sh -c ...');
+      return local.run(host, script, onLine);
+    },
+  };
+  const phase: ChangePhase = { title: 'join nodes', plan: () => ({ order: 'parallel', steps }) };
+  await assert.rejects(runPhases([phase], cluster, { journal, runner, options: {} }), (err: Error) => {
+    assert.equal(err.message, 'h2 join (join agent h2): connection lost');
+    assert.equal(exitCodeOf(err), 5);
+    return true;
+  });
+  assert.equal(
+    journal
+      .entries()
+      .filter((e) => e.step === 'join')
+      .map((e) => e.host)
+      .join(),
+    'h1',
+  );
+
+  // a command failing on the host: the step's last line says why, the action script's command line not
+  const failing = {
+    ...local,
+    async run(host: string, _script: string, onLine: (line: string) => void) {
+      onLine('first');
+      onLine('broke');
+      throw new RemoteCommandError(host, 'sh -c ...', 3, '`sh -c ...` exited 3: broke');
+    },
+  };
+  const broken: ChangePhase = {
+    title: 'b',
+    plan: () => ({
+      order: 'sequential',
+      steps: [{ host: 'h3', id: 'rootfs', description: 'copy', commands: ['x'] }],
+    }),
+  };
+  await assert.rejects(
+    runPhases([broken], cluster, { journal, runner: failing, options: {} }),
+    (err: Error) => {
+      assert.equal(err.message, 'h3 rootfs (copy): exited 3: broke');
+      assert.equal(exitCodeOf(err), 7);
+      return true;
+    },
+  );
 });

@@ -401,3 +401,26 @@ status: {}
   });
   assert.equal(parse(text.replace(/metadata:\n.*\n.*\n/, '')).cluster.metadata.name, 'default');
 });
+
+test('distribution documents keep the line of each field, for the drivers to name', () => {
+  const { distributionDocs } = parse(sampleClusterfile);
+  const init = distributionDocs[0]!;
+  assert.equal(
+    init.fieldLines?.['nodeRegistration.criSocket'],
+    lineContaining(sampleClusterfile, 'criSocket:'),
+  );
+  assert.equal(init.fieldLines?.localAPIEndpoint, lineContaining(sampleClusterfile, 'localAPIEndpoint:'));
+  const text = `${sampleClusterfile}---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    caCertHashes:
+      - sha256:aa
+`;
+  const join = parse(text).distributionDocs[2]!;
+  assert.equal(
+    join.fieldLines?.['discovery.bootstrapToken.caCertHashes[0]'],
+    lineContaining(text, '- sha256:aa'),
+  );
+});

@@ -31,7 +31,25 @@ function ctx(over: Partial<RuntimeContext<K3sState>> = {}): RuntimeContext<K3sSt
     apiServerDomain: 'apiserver.cluster.local',
     apiPort: 6443,
     distributionConfig: [
-      { 'cluster-cidr': '10.50.0.0/16', 'tls-san': ['extra.example'], 'kubelet-arg': ['max-pods=50'] },
+      {
+        kind: 'K3sConfig',
+        apiVersion: 'apps.berth.io/v1alpha1',
+        distribution: 'k3s',
+        object: {
+          apiVersion: 'apps.berth.io/v1alpha1',
+          kind: 'K3sConfig',
+          spec: {
+            server: {
+              'cluster-cidr': '10.50.0.0/16',
+              'tls-san': ['extra.example'],
+              'kubelet-arg': ['max-pods=50'],
+            },
+            agent: { 'kubelet-arg': ['max-pods=50'] },
+          },
+        },
+        file: 'Clusterfile',
+        line: 20,
+      },
     ],
     imageDefaultConfig:
       'cluster-cidr: 10.42.0.0/16\nwrite-kubeconfig-mode: "0644"\ndisable: [traefik]\nnot-a-flag: 1\n',
@@ -56,7 +74,9 @@ test('config.yaml merge: image defaults < Clusterfile < berth keys; only v1.28 k
     k3sConfigYaml({
       role: 'server',
       imageDefaultConfig: ctx().imageDefaultConfig,
-      distributionConfig: ctx().distributionConfig,
+      distributionConfig: [
+        { 'cluster-cidr': '10.50.0.0/16', 'tls-san': ['extra.example'], 'kubelet-arg': ['max-pods=50'] },
+      ],
       required: {
         token: 't',
         'tls-san': ['apiserver.cluster.local'],

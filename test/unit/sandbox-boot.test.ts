@@ -116,3 +116,24 @@ test('a degraded host is named with its failed units in one line', () => {
   );
   assert.doesNotMatch(msg, /\n/);
 });
+
+test('a boot script boots the host again after a restart without undoing what the host set up since', () => {
+  for (const sd of [false, true]) {
+    const s = bootScript(plan(sd));
+    // the network namespace outlives a restart with its address, route and qdisc
+    assert.match(s, /^ip addr replace 10\.210\.1\.2\/24 dev eth0$/m);
+    assert.match(s, /^ip route replace default via 10\.210\.1\.1$/m);
+    assert.match(s, /^tc qdisc replace dev eth0 root /m);
+    assert.doesNotMatch(s, /^(ip addr add|ip route add|tc qdisc add) /m);
+    // /etc/hosts (berth's lines in it) survives; the first boot marks the host provisioned before pivoting
+    assert.match(s, /^if \[ ! -e "\$H\/provisioned" \]; then cp "\$H\/hosts" "\$R\/etc\/hosts"; fi$/m);
+    assert.ok(s.indexOf(': > "$H/provisioned"') < s.indexOf('pivot_root'));
+  }
+  // units enabled on the host after its first boot are not swept away again
+  const units = bootScript(plan(true));
+  const sweep = units.indexOf('for l in "$R/etc/systemd/system"/*.wants/*');
+  assert.ok(
+    sweep > units.indexOf('if [ ! -e "$H/provisioned" ]; then\n  for l'),
+    'the sweep is first-boot only',
+  );
+});

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { runOnChannel } from '../../src/ssh/exec.js';
+import { ConnectionLostError, exitCodeOf, RemoteCommandError } from '../../src/util/errors.js';
 
 // ssh2 is CommonJS; only Client is a named export Node can see
 const { Client, Server, utils } = ssh2;
@@ -24,7 +25,9 @@ before(async () => {
         const signal = /kill -(\w+)/.exec(info.command)?.[1];
         stream.stderr.write('berth-pid:4242\n');
         stream.write(`ran ${status}\n`);
-        if (signal) stream.exit(signal, false, '');
+        // a host whose connection drops sends no exit status before the channel closes
+        if (info.command.includes('drop')) stream.close();
+        else if (signal) stream.exit(signal, false, '');
         else stream.exit(status);
         stream.end();
       });
@@ -62,4 +65,19 @@ test('an exit status sent together with the exec reply is not lost', async () =>
 test('a command ended by a signal reports 128 + the signal number', async () => {
   assert.equal((await run('kill -KILL')).code, 137);
   assert.equal((await run('kill -TERM')).code, 143);
+});
+
+test('a channel closed without an exit status is a lost connection (exit 5), not a failed command', async () => {
+  const strict = (command: string) =>
+    runOnChannel(client, { label: 'loopback', command, shown: command }, {});
+  await assert.rejects(strict('drop'), (err: Error) => {
+    assert.ok(err instanceof ConnectionLostError, String(err));
+    assert.equal(err.message, 'loopback: connection lost while running `drop`');
+    assert.equal(exitCodeOf(err), 5);
+    return true;
+  });
+  await assert.rejects(
+    strict('exit 3'),
+    (err: Error) => err instanceof RemoteCommandError && exitCodeOf(err) === 7,
+  );
 });

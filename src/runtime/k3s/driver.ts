@@ -53,6 +53,8 @@ const defaults: RuntimeDefaults = {
     '/run/flannel',
     '/var/lib/cni',
   ],
+  certificateDirs: ['/var/lib/rancher/k3s/server/tls', '/var/lib/rancher/k3s/server/tls/etcd'],
+  certificateKubeconfigs: ['/etc/rancher/k3s/k3s.yaml'],
 };
 
 const serverService: ServiceSpec = {
@@ -122,11 +124,19 @@ function nodeName(host: ClusterHost): Record<string, unknown> {
   return host.hostname ? { 'node-name': host.hostname } : {};
 }
 
+/** The `spec.server` or `spec.agent` keys of each Clusterfile K3sConfig document. */
+function clusterfileKeys(ctx: K3sContext, role: 'server' | 'agent'): Record<string, unknown>[] {
+  return ctx.distributionConfig.map((d) => {
+    const spec = d.object.spec as Record<string, Record<string, unknown> | undefined> | undefined;
+    return spec?.[role] ?? {};
+  });
+}
+
 function serverConfig(ctx: K3sContext, host: ClusterHost, first: boolean): string {
   return k3sConfigYaml({
     role: 'server',
     imageDefaultConfig: ctx.imageDefaultConfig,
-    distributionConfig: ctx.distributionConfig,
+    distributionConfig: clusterfileKeys(ctx, 'server'),
     required: {
       token: ctx.state.token,
       'agent-token': ctx.state.agentToken,
@@ -145,7 +155,7 @@ function agentConfig(ctx: K3sContext, host: ClusterHost): string {
   return k3sConfigYaml({
     role: 'agent',
     imageDefaultConfig: ctx.imageDefaultConfig,
-    distributionConfig: ctx.distributionConfig,
+    distributionConfig: clusterfileKeys(ctx, 'agent'),
     required: {
       token: ctx.state.agentToken ?? ctx.state.token,
       server: apiUrl(ctx),

@@ -1,0 +1,290 @@
+// The fault campaign, shared by its short form in CI (test/chaos/faults.test.ts) and its long form
+// (bench/chaos.ts): on a sandbox of three hosts it runs, adds and deletes a node with the real CLI, and
+// injects the faults operators meet: berth killed (SIGKILL) at random moments of run, add and delete; a
+// host's link cut in the middle of a phase; a host rebooted while it joins. After each fault the next
+// run of the same command must converge: exit 0, every node Ready through real kubectl, and every state
+// file under BERTH_HOME whole. The cluster image is a parameter, so the campaign covers each runtime
+// whose example image it is given.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Journal } from '../../src/apply/journal.js';
+import { restartHost, type Sandbox, setHostLink } from '../../src/sandbox/index.js';
+import { kubectlNodes } from '../helpers/cluster-e2e.js';
+import { type BerthRun, startBerth } from '../helpers/run-berth.js';
+import { stateProblems } from './state-files.js';
+
+export interface CampaignOptions {
+  /** The cluster image, already in BERTH_HOME's store. */
+  image: string;
+  /** Three hosts at least: a master, a node that stays, and one that is added and deleted. */
+  sandbox: Sandbox;
+  cluster: string;
+  home: string;
+  /** SIGKILLs of berth, spread over run, add and delete. */
+  kills: number;
+  seed: number;
+  linkCut: boolean;
+  reboot: boolean;
+  say: (line: string) => void;
+  /** The id of the driver's step that joins a node (k3s: join), where the link cut and the reboot strike. */
+  joinStep?: string;
+  /** Bound of any one berth command. */
+  commandTimeoutMs?: number;
+}
+
+export interface CampaignResult {
+  injected: number;
+  converged: number;
+  corrupt: number;
+  /** One line per fault that did not converge or left corrupt state. */
+  failures: string[];
+}
+
+/** mulberry32: a small seeded generator, so that a campaign's kill moments can be replayed from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Started {
+  ended: () => boolean;
+  stderr: () => string;
+  kill: () => void;
+  done: Promise<BerthRun & { signal: NodeJS.Signals | null; ms: number }>;
+}
+
+function start(args: string[], timeoutMs: number): Started {
+  const t0 = Date.now();
+  const run = startBerth(args);
+  let signal: NodeJS.Signals | null = null;
+  let ended = false;
+  run.child.on('exit', (_code, s) => {
+    signal = s;
+    ended = true;
+  });
+  const guard = setTimeout(() => run.child.kill('SIGKILL'), timeoutMs);
+  const done = run.done.then((r) => {
+    clearTimeout(guard);
+    return { ...r, signal, ms: Date.now() - t0 };
+  });
+  return {
+    ended: () => ended,
+    stderr: () => run.output().stderr,
+    kill: () => {
+      if (!ended && run.child.pid !== undefined) process.kill(run.child.pid, 'SIGKILL');
+    },
+    done,
+  };
+}
+
+/** The last line berth printed that is not a step or phase line: its one-line failure. */
+function failureLine(stderr: string): string {
+  const lines = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('==> ') && !l.startsWith('  '));
+  return lines.at(-1) ?? '';
+}
+
+/** Waits (polling, bounded by time and count) until berth prints `ip`'s join step line; false if it ended first. */
+async function joinStarted(run: Started, ip: string, step: string, timeoutMs: number): Promise<boolean> {
+  const line = new RegExp(`^  ${ip.replace(/\./g, '\\.')} ${step}: `, 'm');
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < timeoutMs / 10 && Date.now() < deadline && !run.ended(); i++) {
+    if (line.test(run.stderr())) return true;
+    await sleep(10);
+  }
+  return !run.ended() && line.test(run.stderr());
+}
+
+const lastPhase = (stderr: string) =>
+  [...stderr.matchAll(/==> (.*)/g)].pop()?.[1] ?? 'before the first phase';
+
+export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
+  const timeoutMs = o.commandTimeoutMs ?? 300_000;
+  const joinStep = o.joinStep ?? 'join';
+  const random = seededRandom(o.seed);
+  const [m, keep, extra] = o.sandbox.hosts;
+  if (!m || !keep || !extra) throw new Error('the fault campaign needs a sandbox of 3 hosts');
+  const result: CampaignResult = { injected: 0, converged: 0, corrupt: 0, failures: [] };
+  const kubeconfig = join(o.home, o.cluster, 'kubeconfig');
+  const journalPath = join(o.home, o.cluster, 'journal.jsonl');
+  const c = ['--cluster', o.cluster];
+  const runArgs = (nodes: string[]) => [
+    'run',
+    o.image,
+    '--sandbox',
+    o.sandbox.name,
+    '--masters',
+    m.ip,
+    '--nodes',
+    nodes.join(','),
+    ...c,
+  ];
+  const ops = {
+    run: { args: runArgs([keep.ip]), nodes: [m.ip, keep.ip] },
+    add: { args: ['add', '--nodes', extra.ip, ...c], nodes: [m.ip, keep.ip, extra.ip] },
+    delete: { args: ['delete', '--nodes', extra.ip, ...c], nodes: [m.ip, keep.ip] },
+    reset: { args: ['reset', ...c], nodes: [] as string[] },
+  };
+
+  async function must(args: string[]): Promise<number> {
+    const r = await start(args, timeoutMs).done;
+    if (r.code !== 0)
+      throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${failureLine(r.stderr) || r.stderr}`);
+    return r.ms;
+  }
+
+  /** Nodes as kubectl sees them equal `ips`, all Ready; polled (bounded), as a kill may leave a kubelet restarting. */
+  async function nodesReady(ips: string[]): Promise<string | undefined> {
+    const want = ips.map((ip) => `${ip} Ready`).sort();
+    let seen = '';
+    for (let i = 0; i < 30; i++) {
+      try {
+        const rows = kubectlNodes(kubeconfig)
+          .map((n) => `${n.ip} ${n.ready ? 'Ready' : 'NotReady'}`)
+          .sort();
+        seen = rows.join(', ');
+        if (JSON.stringify(rows) === JSON.stringify(want)) return undefined;
+      } catch (err) {
+        seen = (err as Error).message.split('\n')[0] ?? '';
+      }
+      await sleep(1000);
+    }
+    return `nodes: want ${want.join(', ')}, kubectl shows ${seen}`;
+  }
+
+  /**
+   * After a fault: state checked, then `args` again must converge to `nodes`. Counts the fault; it
+   * converged when `faultProblems` (how berth met the fault) is empty too.
+   */
+  async function converge(what: string, args: string[], nodes: string[], faultProblems: string[] = []) {
+    result.injected++;
+    const corrupt = await stateProblems(o.home, o.cluster);
+    if (corrupt.length > 0) {
+      result.corrupt++;
+      result.failures.push(`${what}: corrupt state: ${corrupt.join('; ')}`);
+    }
+    const r = await start(args, timeoutMs).done;
+    const problems = [...faultProblems];
+    if (r.code !== 0) problems.push(`the next berth ${args[0]} exited ${r.code}: ${failureLine(r.stderr)}`);
+    else {
+      const nodesWrong = await nodesReady(nodes);
+      if (nodesWrong) problems.push(nodesWrong);
+      problems.push(...(await stateProblems(o.home, o.cluster)));
+    }
+    if (problems.length === 0) {
+      result.converged++;
+      o.say(
+        `  converged: berth ${args[0]} again in ${(r.ms / 1000).toFixed(1)} s, ${nodes.length} node(s) Ready`,
+      );
+    } else {
+      result.failures.push(`${what}: ${problems.join('; ')}`);
+      o.say(`  did NOT converge: ${problems.join('; ')}`);
+    }
+  }
+
+  /** One berth command killed at `delay` ms; false when it ended before the kill. */
+  async function killed(name: keyof typeof ops, delay: number): Promise<boolean> {
+    const op = ops[name];
+    const run = start(op.args, timeoutMs);
+    const timer = setTimeout(run.kill, delay);
+    const r = await run.done;
+    clearTimeout(timer);
+    if (r.signal !== 'SIGKILL') {
+      o.say(`berth ${name} ended (exit ${r.code}) before its kill at ${delay} ms`);
+      if (r.code !== 0)
+        throw new Error(`berth ${op.args.join(' ')} exited ${r.code}: ${failureLine(r.stderr)}`);
+      return false;
+    }
+    o.say(`berth ${name} killed at ${delay} ms (in: ${lastPhase(r.stderr)})`);
+    await converge(`SIGKILL of ${name} at ${delay} ms`, op.args, op.nodes);
+    return true;
+  }
+
+  // whole commands, timed: the scale for the kill moments
+  o.say(`seed ${o.seed}; image ${o.image}; hosts ${o.sandbox.hosts.map((h) => h.ip).join(' ')}`);
+  const whole = {
+    run: await must(ops.run.args),
+    add: await must(ops.add.args),
+    delete: await must(ops.delete.args),
+  };
+  o.say(
+    `whole commands: run ${(whole.run / 1000).toFixed(1)} s, add ${(whole.add / 1000).toFixed(1)} s, delete ${(whole.delete / 1000).toFixed(1)} s`,
+  );
+  const moment = (name: keyof typeof whole) => Math.round(whole[name] * (0.03 + 0.92 * random()));
+
+  // kills of run first (each on a reset cluster), then of add and delete in turn (each undoing the other)
+  const runKills = Math.ceil(o.kills / 3);
+  let kills = 0;
+  for (let attempt = 0; attempt < runKills * 3 && kills < runKills; attempt++) {
+    await must(ops.reset.args);
+    if (await killed('run', moment('run'))) kills++;
+  }
+  // the cluster now is master + keep; extra is out
+  let next: 'add' | 'delete' = 'add';
+  const attempts = (o.kills - kills) * 3 + 2;
+  for (let attempt = 0; attempt < attempts && kills < o.kills; attempt++) {
+    if (await killed(next, moment(next))) kills++;
+    next = next === 'add' ? 'delete' : 'add';
+  }
+  if (next === 'delete') await must(ops.delete.args);
+  if (kills < o.kills) o.say(`only ${kills} of ${o.kills} kills landed before their command ended`);
+
+  if (o.linkCut) await linkCut();
+  if (o.reboot) await reboot();
+  await must(ops.reset.args);
+  o.say(
+    `faults injected ${result.injected} / converged ${result.converged} / corrupt state ${result.corrupt}`,
+  );
+  return result;
+
+  /**
+   * A run onto master + keep + extra; when extra's join starts, its link goes down. berth must fail with
+   * one line naming extra and the step; keep's join must be in the journal; with the link back, the
+   * same run converges.
+   */
+  async function linkCut(): Promise<void> {
+    await must(ops.reset.args);
+    const args = runArgs([keep.ip, extra.ip]);
+    const run = start(args, timeoutMs);
+    if (!(await joinStarted(run, extra.ip, joinStep, timeoutMs)))
+      throw new Error(`berth run ended before ${extra.ip} started to join:\n${run.stderr()}`);
+    await setHostLink(o.sandbox.name, extra.ip, 'down');
+    const what = `link of ${extra.ip} cut at its join`;
+    o.say(`${what}`);
+    let r: Awaited<Started['done']>;
+    try {
+      r = await run.done;
+    } finally {
+      await setHostLink(o.sandbox.name, extra.ip, 'up');
+    }
+    const line = failureLine(r.stderr);
+    o.say(`  berth exited ${r.code} after ${(r.ms / 1000).toFixed(1)} s: ${line}`);
+    const journal = await Journal.open(journalPath);
+    const keepJoined = journal.entries().some((e) => e.host === keep.ip && e.step === joinStep);
+    const problems: string[] = [];
+    if (r.code === 0) problems.push('berth succeeded with the link down');
+    if (!line.includes(`${extra.ip} ${joinStep} `))
+      problems.push(`the failure line names not the host and the step: ${line}`);
+    if (!keepJoined) problems.push(`${keep.ip} did not finish its join`);
+    await converge(what, args, [m.ip, keep.ip, extra.ip], problems);
+  }
+
+  /** extra rebooted (every process killed, booted again) while it joins in an add; the add again converges. */
+  async function reboot(): Promise<void> {
+    await must(['delete', '--nodes', extra.ip, ...c]);
+    const run = start(ops.add.args, timeoutMs);
+    if (!(await joinStarted(run, extra.ip, joinStep, timeoutMs)))
+      throw new Error(`berth add ended before ${extra.ip} started to join:\n${run.stderr()}`);
+    const t0 = Date.now();
+    await restartHost(o.sandbox.name, extra.ip);
+    o.say(`${extra.ip} rebooted during its join (back on SSH in ${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const r = await run.done;
+    o.say(`  berth add exited ${r.code}: ${failureLine(r.stderr)}`);
+    await converge(`reboot of ${extra.ip} during its join`, ops.add.args, ops.add.nodes);
+  }
+}

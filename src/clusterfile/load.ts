@@ -27,8 +27,10 @@ import {
   envEntryPaths,
   getPath,
   referenceKeys,
+  secretEnvPaths,
   secretKeys,
   setPath,
+  splitEnvEntry,
   sshFieldPaths,
 } from './secret-fields.js';
 
@@ -158,15 +160,23 @@ function checkReferences(
 }
 
 function decryptSecrets(src: Source, raw: unknown): void {
-  for (const path of sshFieldPaths(raw, secretKeys)) {
-    const value = getPath(raw, path) as string;
-    let plain = value;
+  const open = (path: FieldPath, value: string): string => {
     try {
-      plain = decryptSecret(value);
+      return decryptSecret(value);
     } catch (err) {
       throw issueError(src, [{ path, message: (err as Error).message }]);
     }
+  };
+  for (const path of sshFieldPaths(raw, secretKeys)) {
+    const value = getPath(raw, path) as string;
+    const plain = open(path, value);
     if (plain !== value) setPath(raw, path, plain);
+    if (!isPureReference(plain)) registerSecret(plain);
+  }
+  for (const path of secretEnvPaths(raw)) {
+    const { key, value } = splitEnvEntry(getPath(raw, path) as string);
+    const plain = open(path, value);
+    if (plain !== value) setPath(raw, path, `${key}=${plain}`);
     if (!isPureReference(plain)) registerSecret(plain);
   }
 }

@@ -5,7 +5,14 @@ import { encryptSecret, isEncrypted } from '../util/secrets.js';
 import type { ConfigDoc, DistributionDoc } from './documents.js';
 import { isPureReference } from './env-refs.js';
 import type { Cluster } from './schema.js';
-import { getPath, secretKeys, setPath, sshFieldPaths } from './secret-fields.js';
+import {
+  getPath,
+  secretEnvPaths,
+  secretKeys,
+  setPath,
+  splitEnvEntry,
+  sshFieldPaths,
+} from './secret-fields.js';
 
 export type ExtraDoc = ConfigDoc | DistributionDoc | Record<string, unknown>;
 
@@ -41,8 +48,9 @@ export function stringifyClusterfile(cluster: Cluster, extraDocs: readonly Extra
 }
 
 /**
- * Writes a Clusterfile atomically with mode 0600. Every password, passphrase and inline key is
- * encrypted (encryptSecret) so the file holds no plain credentials; loadClusterfile decrypts them.
+ * Writes a Clusterfile atomically with mode 0600. Every password, passphrase and inline key, and the
+ * value of every secret env entry, is encrypted (encryptSecret) so the file holds no plain credentials;
+ * loadClusterfile decrypts them.
  */
 export async function saveClusterfile(
   path: string,
@@ -50,5 +58,10 @@ export async function saveClusterfile(
   extraDocs: readonly ExtraDoc[] = [],
 ): Promise<void> {
   const sealed = mapSecrets(cluster, (v) => (isEncrypted(v) ? v : encryptSecret(v)));
+  for (const p of secretEnvPaths(sealed)) {
+    const { key, value } = splitEnvEntry(getPath(sealed, p) as string);
+    if (value && !isPureReference(value) && !isEncrypted(value))
+      setPath(sealed, p, `${key}=${encryptSecret(value)}`);
+  }
   await writeFileAtomic(path, stringifyClusterfile(sealed, extraDocs), 0o600);
 }

@@ -1,5 +1,9 @@
-// The Cluster fields that hold credentials. They are encrypted whenever berth writes a Clusterfile and
-// decrypted when it reads one, unless they are `${VAR}` references (then the secret lives elsewhere).
+import { secretEnvKeys } from '../image/contract.js';
+
+// The Cluster fields that hold credentials: the ssh blocks' passwords, passphrases and keys, and the env
+// entries whose key names a secret (registryPassword=...). They are encrypted whenever berth writes a
+// Clusterfile and decrypted when it reads one, unless they are `${VAR}` references (then the secret
+// lives elsewhere).
 
 import { isMapping } from '../util/mapping.js';
 
@@ -49,6 +53,20 @@ export function envEntryPaths(cluster: unknown): Path[] {
     });
   }
   return out;
+}
+
+/** An env entry `KEY=VALUE` split at its first `=`. */
+export function splitEnvEntry(entry: string): { key: string; value: string } {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? { key: entry, value: '' } : { key: entry.slice(0, eq), value: entry.slice(eq + 1) };
+}
+
+/** Paths of the env entries (spec.env and each host's) whose key names a secret. */
+export function secretEnvPaths(cluster: unknown): Path[] {
+  return envEntryPaths(cluster).filter((path) => {
+    const entry = getPath(cluster, path);
+    return typeof entry === 'string' && secretEnvKeys.includes(splitEnvEntry(entry).key);
+  });
 }
 
 export function getPath(obj: unknown, path: Path): unknown {

@@ -3,13 +3,12 @@
 // digest changes or --force says so, names the app, host and last line when its CMD fails, names the pod
 // and its reason when its image is missing, and leaves nothing on the first master after reset.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { buildExampleApp } from '../../examples/example-image.js';
 import { buildImage } from '../../src/image/build.js';
-import { berth, berthOk, imageRef, mustSsh, setupCluster } from '../helpers/cluster-e2e.js';
+import { berth, berthOk, imageRef, kubectl, mustSsh, runArgs, setupCluster } from '../helpers/cluster-e2e.js';
 
 const app = 'example/hello:1.0';
 const missing = 'example/hello-missing:1.0';
@@ -32,33 +31,13 @@ test('application images: run, skip, new digest, --force, a failing CMD, a CRD a
   });
   const kubeconfig = join(home, cluster, 'kubeconfig');
   const journal = join(home, cluster, 'journal.jsonl');
-  const kubectl = (...args: string[]) => {
-    const r = spawnSync(
-      'kubectl',
-      ['--kubeconfig', kubeconfig, '--cache-dir', join(home, 'kube-cache'), '--request-timeout=10s', ...args],
-      { encoding: 'utf8', timeout: 90_000 },
-    );
-    assert.equal(r.status, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
-    return r.stdout;
-  };
-  const runArgs = [
-    'run',
-    imageRef,
-    app,
-    '--sandbox',
-    sb.name,
-    '--cluster',
-    cluster,
-    '--masters',
-    '1',
-    '--nodes',
-    '1',
-  ];
+  const kc = (...args: string[]) => kubectl(kubeconfig, args);
+  const appRun = runArgs(setup.sb.name, cluster, { masters: 1, nodes: 1 }, [imageRef, app]);
 
   await t.test('run RUNTIME+APP: the rollout succeeds with the image of the app registry/', async () => {
-    await berthOk(runArgs);
-    kubectl('rollout', 'status', 'deployment/hello', '--timeout=60s');
-    const pods = JSON.parse(kubectl('get', 'pods', '-l', 'app=hello', '-o', 'json')) as {
+    await berthOk(appRun);
+    kc('rollout', 'status', 'deployment/hello', '--timeout=60s');
+    const pods = JSON.parse(kc('get', 'pods', '-l', 'app=hello', '-o', 'json')) as {
       items: Array<{
         spec: { nodeName?: string };
         status: { phase: string; containerStatuses: Array<{ imageID: string }> };
@@ -92,7 +71,7 @@ test('application images: run, skip, new digest, --force, a failing CMD, a CRD a
 
   await t.test('the same run again runs nothing', async () => {
     const before = readFileSync(journal);
-    const again = await berthOk(runArgs);
+    const again = await berthOk(appRun);
     assert.deepEqual(phases(again.stderr), [
       'gather host facts',
       'mount and merge images',
@@ -136,7 +115,7 @@ test('application images: run, skip, new digest, --force, a failing CMD, a CRD a
       [`${h0.ip} app-example-hello`],
       retried.stderr,
     );
-    kubectl('rollout', 'status', 'deployment/hello', '--timeout=60s');
+    kc('rollout', 'status', 'deployment/hello', '--timeout=60s');
   });
 
   await t.test('a CRD app: the CRD, then an object of its kind', async () => {
@@ -176,9 +155,7 @@ CMD ["kubectl apply -f manifests/crd.yaml && kubectl wait --for condition=establ
     );
     await buildImage({ contextDir: ctx, tags: ['example/widgets:1.0'] });
     await berthOk(['run', 'example/widgets:1.0', '--cluster', cluster]);
-    const w = JSON.parse(
-      kubectl('get', 'widgets.example.berth.dev', 'w1', '-n', 'default', '-o', 'json'),
-    ) as {
+    const w = JSON.parse(kc('get', 'widgets.example.berth.dev', 'w1', '-n', 'default', '-o', 'json')) as {
       kind: string;
       spec: { size: number };
     };

@@ -1,11 +1,25 @@
-// --dry-run against the real CLI on three sandbox hosts (1 master + 2 nodes): on a new cluster it writes
-// no state at all; on a cluster whose run was killed in one of five phases it prints exactly the steps the
-// next real run executes; on an unchanged cluster both print and run no host step.
+// --dry-run against the real CLI on three sandbox hosts (1 master + 2 nodes): on a new cluster run's and
+// apply's print the same plan and change neither the hosts nor berth's state; on a cluster whose run was
+// killed in one of five phases run's prints exactly the steps the next real run executes; on an unchanged
+// cluster both print and run no host step; reset's prints the steps the reset then runs, and removes
+// nothing.
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { berthOk, imageRef, setupCluster, startBerth } from '../helpers/cluster-e2e.js';
+import type { SandboxHost } from '../../src/sandbox/index.js';
+import {
+  assertHostAsBefore,
+  assertReadyNodes,
+  berthOk,
+  type HostSnapshot,
+  imageRef,
+  mustSsh,
+  runArgs,
+  setupCluster,
+  snapshotHost,
+  startBerth,
+} from '../helpers/cluster-e2e.js';
 
 const cluster = 't-cl-dry';
 
@@ -37,27 +51,37 @@ test('a dry run writes nothing and prints exactly the steps the next run execute
   const { sb, home } = setup;
   const dir = join(home, cluster);
   setup.resetOnCleanup(cluster);
-  const args = [
-    'run',
-    imageRef,
-    '--sandbox',
-    sb.name,
-    '--cluster',
-    cluster,
-    '--masters',
-    '1',
-    '--nodes',
-    '2',
-  ];
+  const args = runArgs(setup.sb.name, cluster, { masters: 1, nodes: 2 });
 
+  const hostsBefore = sb.hosts.map((h) => snapshotHost(setup, h));
   const fresh = await berthOk([...args, '--dry-run']);
   assert.ok(stepsIn(fresh.stdout).length > 0, 'a new cluster has steps to plan');
+  // apply of the Clusterfile that run means plans the same steps
+  const [m0, ...nodes] = sb.hosts as [SandboxHost, ...SandboxHost[]];
+  const clusterfile = join(home, 'dry-run.Clusterfile');
+  writeFileSync(
+    clusterfile,
+    `apiVersion: apps.sealos.io/v1beta1
+kind: Cluster
+metadata: { name: ${cluster} }
+spec:
+  image: [${imageRef}]
+  ssh: { user: root, pk: ${sb.keyPath} }
+  hosts:
+    - { ips: [${m0.ip}], roles: [master] }
+    - { ips: [${nodes.map((h) => h.ip).join(', ')}], roles: [node] }
+`,
+  );
+  const applied = await berthOk(['apply', '-f', clusterfile, '--dry-run']);
+  assert.deepEqual(stepsIn(applied.stdout), stepsIn(fresh.stdout), 'apply --dry-run plans what run does');
+  for (const r of [fresh, applied]) assert.match(r.stdout, /^\[.+\]$/m, 'the plan is printed phase by phase');
   assert.equal(existsSync(dir), false, `a dry run left ${dir}: ${listing(dir).join(', ')}`);
   assert.deepEqual(
     readdirSync(join(home, 'tmp')).filter((n) => n.startsWith('dry-run-')),
     [],
     'a dry run left its scratch dir',
   );
+  for (const [i, h] of sb.hosts.entries()) await assertHostAsBefore(setup, h, hostsBefore[i] as HostSnapshot);
 
   const phases = [
     'distribute the rootfs',
@@ -102,6 +126,25 @@ test('a dry run writes nothing and prints exactly the steps the next run execute
     assert.deepEqual(stepsIn(again.stdout), []);
     const unchanged = await berthOk(args);
     assert.deepEqual(stepsIn(unchanged.stderr), [], 'an unchanged re-apply ran a host step');
-    await berthOk(['reset', '--cluster', cluster]);
+    if (phase !== phases[phases.length - 1]) {
+      await berthOk(['reset', '--cluster', cluster]);
+      continue;
+    }
+    // reset --dry-run: the steps of the reset, and nothing removed (the cluster still answers)
+    const stateBefore = listing(dir);
+    const dryReset = await berthOk(['reset', '--cluster', cluster, '--dry-run']);
+    assert.deepEqual(listing(dir), stateBefore, 'reset --dry-run changed the state dir');
+    assertReadyNodes(
+      join(dir, 'kubeconfig'),
+      sb.hosts.map((h) => h.ip),
+    );
+    for (const h of sb.hosts) mustSsh(setup, h, `test -d /var/lib/berth/${cluster}`);
+    const reset = await berthOk(['reset', '--cluster', cluster]);
+    assert.ok(stepsIn(dryReset.stdout).length >= sb.hosts.length, 'reset --dry-run plans a step per host');
+    assert.deepEqual(
+      stepsIn(reset.stderr),
+      stepsIn(dryReset.stdout),
+      'the reset did other steps than planned',
+    );
   }
 });

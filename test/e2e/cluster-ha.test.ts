@@ -11,9 +11,9 @@ import {
   assertReadyNodes,
   berthOk,
   hostProcesses,
-  imageRef,
   kubectlNodes,
   mustSsh,
+  runArgs,
   setupCluster,
   ssh,
 } from '../helpers/cluster-e2e.js';
@@ -33,18 +33,7 @@ test('HA: the API stays reachable from a node and from the other masters when ma
   const kubeconfig = join(home, cluster, 'kubeconfig');
   setup.resetOnCleanup(cluster);
 
-  const run = await berthOk([
-    'run',
-    imageRef,
-    '--sandbox',
-    sb.name,
-    '--cluster',
-    cluster,
-    '--masters',
-    '3',
-    '--nodes',
-    '1',
-  ]);
+  const run = await berthOk(runArgs(setup.sb.name, cluster, { masters: 3, nodes: 1 }));
   console.log(`run (3 masters + 1 node) took ${(run.ms / 1000).toFixed(1)} s`);
   assertReadyNodes(kubeconfig, [m0.ip, m1.ip, m2.ip, node.ip]);
 

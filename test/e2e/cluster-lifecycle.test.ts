@@ -1,10 +1,10 @@
-// A cluster's whole life through the real CLI on four sandbox hosts: run, offline pull from the cluster
-// registry, unchanged re-apply, status, cert check, add, delete, reset; every host must end exactly as it
-// began.
+// A cluster's whole life through the real CLI on four sandbox hosts: run, a pod pulling through the
+// mirror berth configured, unchanged re-apply, status, kubeconfig, cert check, add and delete of a node
+// (and once of a master), reset; every host must end exactly as it began.
 // It runs on the tests' default hosts (systemd where the machine has it), then on hosts with sshd as
 // PID 1, where berth's own supervisor runs the services.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestContext, test } from 'node:test';
 import { loadOrCreateSecrets } from '../../src/apply/state.js';
@@ -14,8 +14,9 @@ import {
   assertReadyNodes,
   berthOk,
   type HostSnapshot,
-  imageRef,
+  kubectl,
   mustSsh,
+  runArgs,
   setupCluster,
   snapshotHost,
 } from '../helpers/cluster-e2e.js';
@@ -47,38 +48,43 @@ async function lifecycle(t: TestContext, init: HostInit | undefined): Promise<vo
   lap('hosts snapshotted');
   setup.resetOnCleanup(cluster);
 
-  const runArgs = [
-    'run',
-    imageRef,
-    '--sandbox',
-    sb.name,
-    '--cluster',
-    cluster,
-    '--masters',
-    '1',
-    '--nodes',
-    '2',
-  ];
-  const first = await berthOk(runArgs);
+  const run = runArgs(setup.sb.name, cluster, { masters: 1, nodes: 2 });
+  const first = await berthOk(run);
   lap(`run (1 master + 2 nodes) took ${(first.ms / 1000).toFixed(1)} s`);
   assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);
 
-  await t.test('a node pulls from the cluster registry the digest the image holds', async () => {
-    const { registryPassword } = await loadOrCreateSecrets(cluster);
-    const pulled = mustSsh(
-      setup,
-      h1,
-      `k3s ctr images pull --hosts-dir /var/lib/rancher/k3s/agent/etc/containerd/certs.d --user admin:${registryPassword} registry.k8s.io/pause:3.9 >/dev/null
-k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
-    ).trim();
-    const stored = mustSsh(
-      setup,
-      h0,
-      `cat /var/lib/berth/${cluster}/rootfs/registry/docker/registry/v2/repositories/pause/_manifests/tags/3.9/current/link`,
-    ).trim();
-    assert.match(stored, /^sha256:[0-9a-f]{64}$/);
-    assert.equal(pulled, stored);
-  });
+  await t.test(
+    'a pod on a node pulls through the mirror with what berth configured, no credentials of its own',
+    async () => {
+      // The pod names the image by its public name and gives no pull secret: the node's runtime must find it
+      // in the cluster registry through the mirror berth configured, logged in with what berth wrote.
+      const pod = `apiVersion: v1
+kind: Pod
+metadata: { name: t-pull, namespace: default }
+spec:
+  nodeName: ${h1.name}
+  containers:
+    - { name: pause, image: registry.k8s.io/pause:3.9, imagePullPolicy: Always }
+`;
+      kubectl(kubeconfig, ['apply', '-f', '-'], pod);
+      kubectl(kubeconfig, ['wait', '--for=condition=Ready', 'pod/t-pull', '--timeout=60s']);
+      const imageId = kubectl(kubeconfig, [
+        'get',
+        'pod',
+        't-pull',
+        '-o',
+        'jsonpath={.status.containerStatuses[0].imageID}',
+      ]).trim();
+      kubectl(kubeconfig, ['delete', 'pod', 't-pull', '--wait=false']);
+      const stored = mustSsh(
+        setup,
+        h0,
+        `cat /var/lib/berth/${cluster}/rootfs/registry/docker/registry/v2/repositories/pause/_manifests/tags/3.9/current/link`,
+      ).trim();
+      assert.match(stored, /^sha256:[0-9a-f]{64}$/);
+      assert.ok(imageId.endsWith(stored), `the pod runs ${imageId}, the cluster registry holds ${stored}`);
+    },
+  );
 
   await t.test(
     "the cluster registry refuses anonymous pulls and pushes and the image's default password",
@@ -104,11 +110,11 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     },
   );
 
-  await t.test('an unchanged re-apply is quick and leaves the journal as it was', async () => {
+  // how quick it is is bench/distribute.ts's business
+  await t.test('an unchanged re-apply leaves the journal as it was', async () => {
     const journalBefore = readFileSync(journal);
-    const again = await berthOk(runArgs);
+    const again = await berthOk(run);
     lap(`re-apply took ${(again.ms / 1000).toFixed(1)} s`);
-    assert.ok(again.ms < 10_000, `re-apply took ${again.ms} ms`);
     assert.deepEqual(readFileSync(journal), journalBefore);
     // only the phases that look (facts, images) or verify (readiness) run; every other one says it has no work
     assert.deepEqual(
@@ -126,6 +132,19 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
       [h0.ip, h1.ip, h2.ip].map((ip) => `${ip} true`).sort(),
     );
   });
+
+  await t.test(
+    'kubeconfig prints the admin kubeconfig, pointed at the first master; --path its file',
+    async () => {
+      const printed = (await berthOk(['kubeconfig', '--cluster', cluster])).stdout;
+      assert.match(printed, new RegExp(`server: https://${h0.ip.replace(/\./g, '\\.')}:6443`));
+      const copy = join(home, 'printed.kubeconfig');
+      writeFileSync(copy, printed, { mode: 0o600 });
+      assertReadyNodes(copy, [h0.ip, h1.ip, h2.ip]);
+      const path = (await berthOk(['kubeconfig', '--cluster', cluster, '--path'])).stdout;
+      assert.equal(path, `${kubeconfig}\n`);
+    },
+  );
 
   await t.test(
     "cert check lists the master's certificates; status warns of one about to expire",
@@ -198,6 +217,23 @@ k3s ctr images ls name==registry.k8s.io/pause:3.9 | awk 'NR == 2 { print $3 }'`,
     assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);
     await assertHostAsBefore(setup, h3, before.get(h3.ip) as HostSnapshot);
   });
+
+  // once: the sshd-host run repeats the node's add and delete, which cover the services there
+  if (init !== 'sshd')
+    await t.test('add the fourth host as master, then delete it: it is as before', async () => {
+      const add = await berthOk(['add', '--masters', h3.ip, '--cluster', cluster]);
+      lap(`add --masters took ${(add.ms / 1000).toFixed(1)} s`);
+      assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip, h3.ip]);
+      const status = JSON.parse((await berthOk(['status', '--cluster', cluster, '--json'])).stdout) as {
+        hosts: Array<{ ip: string; roles: string[] }>;
+      };
+      assert.deepEqual(status.hosts.find((h) => h.ip === h3.ip)?.roles, ['master']);
+      assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip, h3.ip], `https://${h3.ip}:6443`);
+      const del = await berthOk(['delete', '--masters', h3.ip, '--cluster', cluster]);
+      lap(`delete --masters took ${(del.ms / 1000).toFixed(1)} s`);
+      assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);
+      await assertHostAsBefore(setup, h3, before.get(h3.ip) as HostSnapshot);
+    });
 
   await t.test('reset returns every host to its snapshot and forgets the cluster', async () => {
     const r = await berthOk(['reset', '--cluster', cluster]);

@@ -1,5 +1,7 @@
 // `berth run` killed with SIGKILL at moments spread over a whole run: after every kill the local state
-// is readable, and the next run picks up and finishes; reset then leaves the hosts as they were.
+// is readable, and the next run picks up where the journal says; at least five kills must each come after
+// more steps were journaled, and the run after the last kill runs none of the journaled steps again and
+// ends with a working cluster; reset then leaves the hosts as they were.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +13,7 @@ import {
   assertReadyNodes,
   berthOk,
   type HostSnapshot,
-  imageRef,
+  runArgs,
   setupCluster,
   snapshotHost,
   startBerth,
@@ -39,7 +41,7 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
   const dir = join(home, cluster);
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   setup.resetOnCleanup(cluster);
-  const args = ['run', imageRef, '--sandbox', sb.name, '--cluster', cluster];
+  const args = runArgs(setup.sb.name, cluster);
 
   // A whole run, timed, sets the scale: kill moments are drawn from slices of it that move later with each
   // kill, so kills land in early phases (facts, images, rootfs) and late ones (joins, readiness). A resumed
@@ -56,37 +58,61 @@ test('run survives SIGKILL at any moment and resumes to a working cluster', asyn
     [0.6, 0.75],
     [0.75, 0.95],
   ];
-  const slices = fractions.map(([a, b]) => [a * whole.ms, b * whole.ms] as [number, number]);
+  // a run from scratch that finishes before its kill shows how long such a run takes now (later ones find
+  // more cached): the kill moments follow it
+  let scale = whole.ms;
+  const journalPath = join(dir, 'journal.jsonl');
+  // A kill counts only when the journal grew since the one before: a run cut short before it finished
+  // a step proves nothing about resuming. The slices move on with every kill, counted or not.
   let kills = 0;
-  for (let attempt = 0; attempt < 14 && kills < 6; attempt++) {
-    const [from, to] = slices[Math.min(kills, slices.length - 1)] as [number, number];
-    const delay = Math.round(from + Math.random() * (to - from));
+  let counted = 0;
+  let lastEntries = 0;
+  for (let attempt = 0; attempt < 20 && counted < 6; attempt++) {
+    const fromScratch = checkJournal(journalPath) === 0;
+    const [a, b] = fractions[Math.min(kills, fractions.length - 1)] as [number, number];
+    const delay = Math.round((a + Math.random() * (b - a)) * scale);
     const { child, done } = startBerth(args);
     const timer = setTimeout(() => {
       if (child.pid !== undefined && child.exitCode === null) process.kill(child.pid, 'SIGKILL');
     }, delay);
     const r = await done;
     clearTimeout(timer);
-    const what = r.signal === 'SIGKILL' ? 'killed' : `exited ${r.code} before the kill`;
-    const entries = checkJournal(join(dir, 'journal.jsonl'));
+    const entries = checkJournal(journalPath);
     const phase = [...r.stderr.matchAll(/==> (.*)/g)].pop()?.[1] ?? 'before the first phase';
-    console.log(`run ${what} at ${delay} ms (in: ${phase}); journal has ${entries} entries`);
     if (existsSync(join(dir, 'Clusterfile'))) {
       const loaded = await loadClusterfile(join(dir, 'Clusterfile'));
       assert.equal(loaded.cluster.metadata.name, cluster);
     }
-    await Journal.open(join(dir, 'journal.jsonl'));
+    await Journal.open(journalPath);
     if (r.signal === 'SIGKILL') {
       kills++;
+      const grew = entries > lastEntries;
+      if (grew) counted++;
+      console.log(
+        `run killed at ${delay} ms (in: ${phase}); journal has ${entries} entries${grew ? '' : ', no more than before: not counted'}`,
+      );
+      lastEntries = entries;
       continue;
     }
+    console.log(`run exited ${r.code} before its kill at ${delay} ms; journal has ${entries} entries`);
     assert.equal(r.code, 0, `a run between kills failed:\n${r.stderr}`);
+    if (fromScratch) scale = Math.min(scale, r.ms);
     await berthOk(['reset', '--cluster', cluster]);
+    lastEntries = 0;
   }
 
-  assert.ok(kills >= 5, `only ${kills} runs were still going when killed`);
+  assert.ok(counted >= 5, `only ${counted} of ${kills} kills came after the journal grew`);
+  const journaled = (await Journal.open(journalPath)).entries().map((e) => `${e.host} ${e.step}`);
   const final = await berthOk(args);
-  console.log(`the run after the kills finished in ${(final.ms / 1000).toFixed(1)} s`);
+  console.log(
+    `the run after the kills finished in ${(final.ms / 1000).toFixed(1)} s, ${journaled.length} steps journaled before it`,
+  );
+  const ran = new Set([...final.stderr.matchAll(/^ {2}(\d+\.\d+\.\d+\.\d+ \S+):/gm)].map((m) => m[1]));
+  assert.deepEqual(
+    journaled.filter((s) => ran.has(s)),
+    [],
+    'the run after the kills ran again steps the journal shows done',
+  );
   assertReadyNodes(
     join(dir, 'kubeconfig'),
     sb.hosts.map((h) => h.ip),

@@ -14,6 +14,7 @@ import {
   type HostSnapshot,
   imageRef,
   mustSsh,
+  runArgs,
   setupCluster,
   snapshotHost,
 } from '../helpers/cluster-e2e.js';
@@ -64,19 +65,7 @@ test('systemd hosts: hook scripts use systemctl and journalctl unchanged, servic
 
   const before = new Map<string, HostSnapshot>(sb.hosts.map((h) => [h.ip, snapshotHost(setup, h)]));
   setup.resetOnCleanup(cluster);
-  await berthOk([
-    'run',
-    imageRef,
-    probeRef,
-    '--sandbox',
-    sb.name,
-    '--cluster',
-    cluster,
-    '--masters',
-    '1',
-    '--nodes',
-    '1',
-  ]);
+  await berthOk(runArgs(setup.sb.name, cluster, { masters: 1, nodes: 1 }, [imageRef, probeRef]));
 
   for (const h of sb.hosts) {
     const probe = mustSsh(

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage, KUBEADM_EXAMPLE_VERSION } from '../../examples/example-image.js';
+import type { Sandbox } from '../../src/sandbox/index.js';
 import { assertHostAsBefore, type ClusterSetup, mustSsh, snapshotHost } from '../helpers/cluster-e2e.js';
 import { testInit, withSandbox } from '../helpers/sandbox.js';
 
@@ -25,18 +26,28 @@ test('example kubeadm image hooks: check, init starts containerd and the kubelet
   const home = mkdtempSync(join(tmpdir(), 'berth-kubeadm-hooks-'));
   const saved = process.env.BERTH_HOME;
   process.env.BERTH_HOME = home;
-  t.after(() => {
+  const removeHome = () => {
     if (saved === undefined) delete process.env.BERTH_HOME;
     else process.env.BERTH_HOME = saved;
     rmSync(home, { recursive: true, force: true });
-  });
-  const tag = `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`;
-  await buildExampleImage({ tag, workDir: join(home, 'build'), distribution: 'kubeadm' });
-  const created = spawnSync(process.execPath, [bin, 'create', tag, '--name', 'hooks'], { encoding: 'utf8' });
-  assert.equal(created.status, 0, created.stderr);
-  const root = created.stdout.trim();
-
-  const sb = await withSandbox(t, { name: 'kubeadm-hooks', hosts: 1, init: 'systemd' });
+  };
+  let root: string;
+  let sb: Sandbox;
+  try {
+    const tag = `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`;
+    await buildExampleImage({ tag, workDir: join(home, 'build'), distribution: 'kubeadm' });
+    const created = spawnSync(process.execPath, [bin, 'create', tag, '--name', 'hooks'], {
+      encoding: 'utf8',
+    });
+    assert.equal(created.status, 0, created.stderr);
+    root = created.stdout.trim();
+    sb = await withSandbox(t, { name: 'kubeadm-hooks', hosts: 1, init: 'systemd' });
+  } catch (err) {
+    removeHome();
+    throw err;
+  }
+  // after the sandbox is down: BERTH_HOME holds its record
+  t.after(removeHome);
   const knownHosts = join(home, 'known_hosts');
   writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
   const setup: ClusterSetup = {

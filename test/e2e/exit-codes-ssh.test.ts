@@ -42,6 +42,17 @@ test('exec and scp exit codes from a real berth process against a loopback sshd'
   );
   const unreachable = `127.0.0.1:${await closedPort()}`;
   await expect(['exec', '--hosts', `${host},${unreachable}`, ...key, '--', 'false'], 5, /connection refused/);
+  // --json: a row per host, the unreachable one with its error instead of a code
+  const json = await runBerth(
+    ['exec', '--hosts', `${host},${unreachable}`, ...key, '--json', '--', 'echo out; echo err >&2; exit 3'],
+    env,
+  );
+  assert.equal(json.code, 5, json.stderr);
+  const rows = JSON.parse(json.stdout) as Array<{ host: string; code: number | null; error?: string }>;
+  assert.deepEqual(rows[0], { host, code: 3, stdout: 'out\n', stderr: 'err\n' });
+  assert.equal(rows[1]?.host, unreachable);
+  assert.equal(rows[1]?.code, null);
+  assert.match(rows[1]?.error ?? '', /connection refused/);
   const file = join(home, 'f');
   writeFileSync(file, 'x');
   await expect(['scp', '--hosts', host, ...key, file, ':/proc/t-exit-codes/'], 7);

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeOciImage } from '../helpers/oci-fixture.js';
-import { freePort, startRegistry, type TestRegistry } from '../helpers/test-registry.js';
+import { freePort } from '../helpers/ports.js';
+import { startRegistry, type TestRegistry } from '../helpers/test-registry.js';
 import { criImageStatus, criPullImage } from '../stand-ins/k3s/cri-client.js';
 import { writeK3sStandIn } from '../stand-ins/k3s/install.js';
 
@@ -126,6 +127,8 @@ function startStandIn(apiPort: number): StandIn {
       join(root, 'kubeconfig.yaml'),
       '--token',
       't-k3s-ctd-token',
+      '--pause-image',
+      image,
     ],
     {
       env: {
@@ -224,7 +227,9 @@ describe('k3s stand-in: embedded containerd and registries.yaml', { skip }, () =
 
     const config = readFileSync(join(dataDir, 'agent', 'etc', 'containerd', 'config.toml'), 'utf8');
     assert.match(config, /^version = 2$/m);
-    assert.match(config, /sandbox_image = "rancher\/mirrored-pause:3\.6"/);
+    assert.ok(config.includes(`sandbox_image = "${image}"`), config);
+    // the node waited for its sandbox image, pulled through the mirror with registries.yaml's auth
+    assert.match(out, new RegExp(`Pulling sandbox image ${image.replace(/\./g, '\\.')}`));
     assert.match(config, /snapshotter = "overlayfs"/);
     assert.ok(config.includes(`config_path = "${certsD}"`), config);
     assert.ok(

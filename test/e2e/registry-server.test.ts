@@ -1,21 +1,13 @@
 // The generated registry config, htpasswd ($2y$ bcrypt) and service run the real distribution registry.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { removeService } from '../../src/host/services.js';
 import { registryServerAction, registryServiceName } from '../../src/registry/server.js';
+import { freePort } from '../helpers/ports.js';
 import { runLocal, sh } from '../helpers/run-local.js';
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 test('registry serves /v2/ only to the htpasswd user', async (t) => {
   const root = mkdtempSync(join(tmpdir(), 'berth-reg-'));

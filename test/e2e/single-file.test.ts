@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage } from '../../examples/example-image.js';
-import { assertReadyNodes, imageRef } from '../helpers/cluster-e2e.js';
+import type { Sandbox, SandboxHost } from '../../src/sandbox/index.js';
+import { assertReadyNodes, imageRef, runArgs } from '../helpers/cluster-e2e.js';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bin = join(root, 'bin', 'berth');
@@ -87,25 +88,52 @@ test('the single file runs every command as bin/berth does, offline and alone', 
       // bin/berth as a fallback: the sandbox must go even if the file failed half-way
       checkout(['sandbox', 'down', '--name', sandbox]);
     });
-    ok(['sandbox', 'up', '--name', sandbox, '--hosts', '2']);
-    const ls = JSON.parse(ok(['sandbox', 'ls', '--json']).stdout) as Array<{
-      name: string;
-      hosts: Array<{ ip: string }>;
-    }>;
+    // --json prints the whole sandbox: what it says must be what works
+    const up = JSON.parse(
+      ok(['sandbox', 'up', '--name', sandbox, '--hosts', '2', '--json']).stdout,
+    ) as Sandbox;
+    assert.equal(up.name, sandbox);
+    assert.equal(up.hosts.length, 2);
+    assert.ok(existsSync(up.keyPath), up.keyPath);
+    for (const h of up.hosts) {
+      assert.match(h.ip, /^\d+\.\d+\.\d+\.\d+$/);
+      assert.equal(h.port, 22);
+      assert.ok(h.rootPassword.length >= 8 && h.userPassword.length >= 8, 'passwords are printed');
+      assert.match(h.hostKey, /^ssh-ed25519 /);
+    }
+    const ls = JSON.parse(ok(['sandbox', 'ls', '--json']).stdout) as Sandbox[];
     const ips = ls.find((s) => s.name === sandbox)?.hosts.map((h) => h.ip) ?? [];
-    assert.equal(ips.length, 2);
-    const run = ok([
-      'run',
-      imageRef,
-      '--sandbox',
-      sandbox,
-      '--masters',
-      '1',
-      '--nodes',
-      '1',
-      '--cluster',
-      cluster,
+    assert.deepEqual(
+      ips,
+      up.hosts.map((h) => h.ip),
+    );
+    // exec --json: one row per host with its code and both streams; the failing host makes it exit 7
+    const [first, second] = up.hosts as [SandboxHost, SandboxHost];
+    const exec = single([
+      'exec',
+      '--hosts',
+      ips.join(','),
+      '-i',
+      up.keyPath,
+      '--json',
+      '--',
+      `uname -n; echo to-stderr >&2; test "$(uname -n)" = ${first.name}`,
     ]);
+    assert.equal(exec.status, 7, exec.stderr);
+    const rows = JSON.parse(exec.stdout) as Array<{
+      host: string;
+      code: number;
+      stdout: string;
+      stderr: string;
+    }>;
+    assert.deepEqual(
+      rows.map((r) => [r.host, r.code, r.stdout, r.stderr]),
+      [
+        [first.ip, 0, `${first.name}\n`, 'to-stderr\n'],
+        [second.ip, 1, `${second.name}\n`, 'to-stderr\n'],
+      ],
+    );
+    const run = ok(runArgs(sandbox, cluster, { masters: 1, nodes: 1 }));
     assert.match(run.stderr + run.stdout, /kubeconfig/);
     assertReadyNodes(join(home, cluster, 'kubeconfig'), ips);
     assert.match(ok(['status', '--cluster', cluster]).stdout, /Ready/);

@@ -95,13 +95,14 @@ test('exec, host keys, cancellation and tree copy against a loopback sshd', asyn
     const ac = new AbortController();
     const started = Date.now();
     const run = s.exec(`sh -c 'sleep 1000; echo ${marker}' & wait`, { signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 500));
-    assert.match((await s.exec(`pgrep -f '[s]leep 1000; echo ${marker}' || true`)).stdout, /\d/);
+    const pids = async () => (await s.exec(`pgrep -f '[s]leep 1000; echo ${marker}' || true`)).stdout;
+    for (let i = 0; i < 100 && (await pids()) === ''; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(await pids(), /\d/);
     ac.abort();
     await assert.rejects(run, InterruptedError);
     assert.ok(Date.now() - started < 5000);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.equal((await s.exec(`pgrep -f '[s]leep 1000; echo ${marker}' || true`)).stdout, '');
+    for (let i = 0; i < 100 && (await pids()) !== ''; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await pids(), '');
     await assert.rejects(s.exec('sleep 1000', { timeoutMs: 300 }), TimeoutError);
   });
 

@@ -3,13 +3,23 @@
 // snapshots that show exactly what a cluster left behind.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildExampleImage, type ExampleDistribution } from '../../examples/example-image.js';
 import type { HostInit, Sandbox, SandboxHost } from '../../src/sandbox/index.js';
+import { hostDir } from '../../src/sandbox/store.js';
 import { withSandbox } from './sandbox.js';
 
 const berthBin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
@@ -83,6 +93,22 @@ export async function setupCluster(
     rmSync(home, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * `run IMAGE... --sandbox S --cluster C [--masters N] [--nodes M]`: a cluster on the first N hosts of
+ * sandbox S as masters and the next M as nodes (without counts: one master, every other host a node).
+ */
+export function runArgs(
+  sandbox: string,
+  cluster: string,
+  hosts: { masters?: number; nodes?: number } = {},
+  images: string[] = [imageRef],
+): string[] {
+  const args = ['run', ...images, '--sandbox', sandbox, '--cluster', cluster];
+  if (hosts.masters !== undefined) args.push('--masters', String(hosts.masters));
+  if (hosts.nodes !== undefined) args.push('--nodes', String(hosts.nodes));
+  return args;
 }
 
 export interface Run {
@@ -175,25 +201,23 @@ export interface NodeRow {
   ready: boolean;
 }
 
-/** The cluster's nodes as real kubectl sees them through the kubeconfig berth fetched. */
-export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
+/** Real kubectl with `kubeconfig` (stdin from `input`); it must succeed, and its stdout is returned. */
+export function kubectl(kubeconfig: string, args: string[], input?: string): string {
   // the discovery cache stays in the test's BERTH_HOME: the machine's ~/.kube is every host's lower layer
   const cache = join(process.env.BERTH_HOME ?? tmpdir(), 'kube-cache');
-  const args = [
-    '--kubeconfig',
-    kubeconfig,
-    '--cache-dir',
-    cache,
-    '--request-timeout=10s',
-    'get',
-    'nodes',
-    '-o',
-    'json',
-  ];
-  if (server) args.unshift('--server', server);
-  const r = spawnSync('kubectl', args, { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(r.status, 0, `kubectl get nodes: ${r.stderr}`);
-  const list = JSON.parse(r.stdout) as {
+  const r = spawnSync(
+    'kubectl',
+    ['--kubeconfig', kubeconfig, '--cache-dir', cache, '--request-timeout=10s', ...args],
+    { encoding: 'utf8', timeout: 90_000, ...(input === undefined ? {} : { input }) },
+  );
+  assert.equal(r.status, 0, `kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** The cluster's nodes as real kubectl sees them through the kubeconfig berth fetched. */
+export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
+  const stdout = kubectl(kubeconfig, [...(server ? ['--server', server] : []), 'get', 'nodes', '-o', 'json']);
+  const list = JSON.parse(stdout) as {
     items: Array<{
       metadata: { name: string };
       status: {
@@ -220,7 +244,7 @@ export function assertReadyNodes(kubeconfig: string, ips: string[], server?: str
 // ---- host snapshots ----
 
 /**
- * Paths left out of the file list, besides the pseudo filesystems, /run/sshd and /tmp:
+ * Paths left out of the file list, besides the pseudo filesystems and /run/sshd:
  * - /work: the machine's shared work tree (big, changed all the time by other sessions); berth never
  *   writes there.
  * - /var/log/wtmp, /var/log/btmp, /var/log/lastlog: login accounting sshd/PAM update on every SSH
@@ -239,7 +263,6 @@ const skipped = [
   '/sys',
   '/dev',
   '/run/sshd',
-  '/tmp',
   '/work',
   '/var/log/wtmp',
   '/var/log/btmp',
@@ -255,9 +278,15 @@ const loginUnits = String.raw`^(session-[0-9]+\.scope|user@[0-9]+\.service|user-
 
 // Directory sizes are block allocations that a create-then-delete grows for good; they carry no content.
 const fileFormat = `-type d -printf '%p d %m\\n' -o -printf '%p %y %m %s %l\\n'`;
+const prune = `\\( ${skipped.map((p) => `-path ${p}`).join(' -o ')} \\) -prune`;
+// The host's own tmpfs mounts have no lower layer: every file there is the host's, digested on the host.
+const tmpfsRoots = ['/run', '/tmp', '/dev/shm'];
 const insideScript = `set -e
 echo '## files'
-find / \\( ${skipped.map((p) => `-path ${p}`).join(' -o ')} \\) -prune -o ${fileFormat} | LC_ALL=C sort
+# sort spills big inputs to files: in /dev/shm, left out of this list, not in the /tmp it lists
+find / ${prune} -o ${fileFormat} | LC_ALL=C sort -T /dev/shm
+echo '## digests'
+find ${tmpfsRoots.join(' ')} -xdev ${prune} -o -type f -exec sha256sum {} + 2>/dev/null | awk '{ print $2, $1 }' | LC_ALL=C sort
 echo '## mounts'
 LC_ALL=C sort /proc/self/mounts
 echo '## /etc/hosts'
@@ -321,7 +350,57 @@ export function hostProcesses(h: SandboxHost): string[] {
 
 export type HostSnapshot = Record<string, string[]>;
 
+/** The sha256 of a regular file, or undefined when `path` is no regular file (or went meanwhile). */
+function fileDigest(path: string): string | undefined {
+  try {
+    if (!lstatSync(path).isFile()) return undefined;
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Every path below `dir`; listed again (a few times) when a running host removed a dir meanwhile. */
+function listTree(dir: string): string[] {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return readdirSync(dir, { recursive: true, encoding: 'utf8' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
+    }
+  }
+}
+
+/**
+ * `PATH SHA256` of every regular file in a layer of the host's own on this machine (`dir` is mounted at
+ * `mountedAt` on the host) whose content is not the machine's file at that path (`below`, the overlay's
+ * lower layer): what the host wrote, by content. A file the host changed and then restored (copied up,
+ * same bytes) is not listed, just as one it never touched; the files section tells present from absent.
+ */
+function ownLayerDigests(dir: string, mountedAt: string, below?: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const rel of listTree(dir)) {
+    const onHost = join(mountedAt, rel);
+    if (skipped.some((p) => onHost === p || onHost.startsWith(`${p}/`))) continue;
+    const digest = fileDigest(join(dir, rel));
+    if (digest === undefined) continue;
+    if (below !== undefined && fileDigest(join(below, rel)) === digest) continue;
+    out.push(`${onHost} ${digest}`);
+  }
+  return out;
+}
+
+/**
+ * What a host holds: its files (type, mode, size, link), the content digest of each file that is its own
+ * (in its overlay's upper layer, containerd's dir, or a tmpfs), mounts, /etc/hosts, systemd units and
+ * cgroups, processes, iptables rules and routes.
+ */
 export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot {
+  const index = setup.sb.hosts.findIndex((x) => x.ip === h.ip);
+  assert.ok(index >= 0, `${h.ip} is not a host of sandbox ${setup.sb.name}`);
+  const layer = hostDir(setup.sb.name, index);
   const inside = mustSsh(setup, h, insideScript);
   const snap: HostSnapshot = {};
   let section = '';
@@ -331,6 +410,11 @@ export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot 
       snap[section] = [];
     } else if (line) snap[section]?.push(line);
   }
+  snap.digests = [
+    ...(snap.digests ?? []),
+    ...ownLayerDigests(join(layer, 'upper'), '/', '/'),
+    ...ownLayerDigests(join(layer, 'containerd'), '/var/lib/containerd'),
+  ].sort();
   snap.processes = hostProcesses(h);
   snap.iptables = iptablesRules(netnsRun(h.netns, ['iptables-save']));
   snap.ip6tables = iptablesRules(netnsRun(h.netns, ['ip6tables-save']));
@@ -358,14 +442,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The file lines of `diff` that the machine's own / shows the same way: changes of the overlay's lower
- * layer, not of the host. Paths on the host's own mounts (/run, /var/lib/containerd) never are.
+ * layer, not of the host. Paths on the host's own mounts (/run, /tmp, /var/lib/containerd) never are.
  */
 function machineChanges(diff: string[]): Set<string> {
   const files = diff.flatMap((l) => {
     const m = /^files: ([-+]) (\S+)/.exec(l);
     return m?.[1] && m[2] ? [{ line: l, sign: m[1], path: m[2], text: l.slice('files: + '.length) }] : [];
   });
-  const own = (p: string) => /^\/(run|var\/lib\/containerd)(\/|$)/.test(p);
+  const own = (p: string) => /^\/(run|tmp|dev\/shm|var\/lib\/containerd)(\/|$)/.test(p);
   const candidates = files.filter((f) => !own(f.path));
   if (candidates.length === 0) return new Set();
   const paths = [...new Set(candidates.map((f) => f.path))];

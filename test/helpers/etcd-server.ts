@@ -75,7 +75,7 @@ export async function startEtcd(): Promise<TestEtcd> {
   };
   const tls = { ca: ca.cert, cert: client.cert, key: client.key };
   const probe = new EtcdClient([endpoint], tls, 1000);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) break;
     try {
       await probe.rangePrefix('/');
@@ -85,5 +85,5 @@ export async function startEtcd(): Promise<TestEtcd> {
     }
   }
   await stop();
-  throw new Error(`etcd did not start on ${endpoint} within 10 s:\n${log}`);
+  throw new Error(`etcd did not start on ${endpoint} within 20 s:\n${log}`);
 }

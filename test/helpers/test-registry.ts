@@ -1,10 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import bcrypt from 'bcryptjs';
+import { onFreePort, PortInUseError, saysPortInUse } from './ports.js';
 
 // A stock distribution registry (Debian's docker-registry) started for one test on 127.0.0.1, with
 // optional htpasswd auth, TLS from a CA the helper makes with openssl, and a given storage root.
@@ -18,14 +19,6 @@ export interface TestRegistry {
   certDir?: string;
   caFile?: string;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
 }
 
 function makeCerts(dir: string): { ca: string; cert: string; key: string } {
@@ -68,10 +61,13 @@ export async function startRegistry(
     root?: string;
   } = {},
 ): Promise<TestRegistry> {
+  return onFreePort((port) => startOn(port, opts));
+}
+
+async function startOn(port: number, opts: Parameters<typeof startRegistry>[0] = {}): Promise<TestRegistry> {
   const work = mkdtempSync(join(tmpdir(), 't-reg-'));
   const root = opts.root ?? join(work, 'data');
   mkdirSync(root, { recursive: true });
-  const port = await freePort();
   const host = `127.0.0.1:${port}`;
   const lines = [
     'version: 0.1',
@@ -126,5 +122,6 @@ export async function startRegistry(
     await sleep(100);
   }
   await stop();
+  if (saysPortInUse(stderr)) throw new PortInUseError(port, stderr.trim().split('\n').pop() ?? '');
   throw new Error(`docker-registry did not start on ${host}: ${stderr.slice(-500)}`);
 }

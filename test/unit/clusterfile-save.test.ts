@@ -70,6 +70,29 @@ test('saved Clusterfile holds no plain secrets, is 0600, keeps ${VAR} references
   assert.equal((await loadClusterfile(path, { environment })).configs.length, 0);
 });
 
+test('a secret env entry (registryPassword) is saved sealed, a ${VAR} one as written, and both load back', async (t) => {
+  tempHome(t);
+  const registryPassword = 't-cf-regpw-4410';
+  const text = sampleClusterfile
+    .replace(
+      '    - registryDomain=sealos.hub\n',
+      `    - registryDomain=sealos.hub\n    - registryPassword=${registryPassword}\n`,
+    )
+    .replace('        - NIC=eth1\n', '        - NIC=eth1\n        - registryPassword=${T_CF_REG}\n');
+  const env = { ...environment, T_CF_PASS: 'pw', T_CF_REG: 'from-env' };
+  const loaded = parseClusterfile(text, 'Clusterfile', { environment: env });
+  const path = stateClusterfilePath('prod-2');
+  await saveClusterfile(path, loaded.cluster);
+  const saved = readFileSync(path, 'utf8');
+  assert.equal(saved.includes(registryPassword), false, 'the password is not in the saved file');
+  assert.match(saved, /- registryPassword=enc:v1:/);
+  assert.match(saved, /- registryPassword=\$\{T_CF_REG\}/, 'references stay references');
+  assert.match(saved, /- registryDomain=sealos\.hub/, 'other entries stay as written');
+  const again = await loadClusterfile(path, { environment: env });
+  assert.deepEqual(again.cluster, loaded.cluster);
+  assert.ok(again.cluster.spec.env?.includes(`registryPassword=${registryPassword}`));
+});
+
 test('clusterFromRunArgs builds the Cluster that run flags mean', () => {
   const cluster = clusterFromRunArgs({
     images: ['labring/kubernetes:v1.27.7', 'labring/calico:v3.24.1'],

@@ -220,7 +220,7 @@ describe('kube-apiserver stand-in', () => {
       '--group=system:bootstrappers:kubeadm:default-node-token',
     );
     let allowed = 0;
-    for (let i = 0; i < 50 && allowed !== 200; i++) {
+    for (let i = 0; i < 150 && allowed !== 200; i++) {
       allowed = (await asToken(two, 'abcdef.0123456789abcdef', csrs)).status;
       if (allowed !== 200) await sleep(100);
     }

@@ -18,7 +18,7 @@ import type { KubeObject } from '../kube-api/kube-object.js';
 import { criImageStatus, criPullImage, criVersion } from './cri-client.js';
 import { type FlagValues, flag, str } from './flag-set.js';
 import { type Registries, writeHostsDirs } from './registries-config.js';
-import { klog } from './standin-log.js';
+import { fatal, klog } from './standin-log.js';
 
 /** Fixed in k3s (rootful): no flag moves them, so two k3s on one machine need separate mount namespaces. */
 export const CONTAINERD_STATE_DIR = '/run/k3s/containerd';
@@ -182,6 +182,31 @@ export async function runContainerd(s: ContainerdSettings): Promise<void> {
   }
   klog.info('Containerd is now running');
   await prePullImages(p.images);
+  await pullSandboxImage(s.pauseImage);
+}
+
+const SANDBOX_PULL_RETRY_MS = 5_000;
+const SANDBOX_PULL_ATTEMPTS = 120;
+
+/**
+ * Every pod needs the sandbox (pause) image, so the node is registered, and can turn Ready, only once that
+ * image is in the CRI's store: pulled through containerd's CRI plugin with the mirrors and credentials of
+ * registries.yaml. A failed pull is logged and retried, as the kubelet retries; after 10 minutes k3s gives
+ * up (its service manager starts it again).
+ */
+async function pullSandboxImage(image: string): Promise<void> {
+  for (let attempt = 1; attempt <= SANDBOX_PULL_ATTEMPTS; attempt++) {
+    try {
+      if (await criImageStatus(CONTAINERD_SOCKET, image)) return;
+      klog.info(`Pulling sandbox image ${image}`);
+      await criPullImage(CONTAINERD_SOCKET, image);
+      return;
+    } catch (e) {
+      klog.error(`Failed to pull sandbox image ${image}; the node waits for it: ${(e as Error).message}`);
+      await sleep(SANDBOX_PULL_RETRY_MS);
+    }
+  }
+  fatal(`sandbox image ${image} could not be pulled in ${SANDBOX_PULL_ATTEMPTS} attempts`);
 }
 
 /** agent/images/*.txt list images to pull through the CRI at start, skipping those already present. */

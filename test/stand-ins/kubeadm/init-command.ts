@@ -134,7 +134,7 @@ export async function runInit(values: FlagValues, log: Log): Promise<void> {
       ),
     ) ?? 240_000;
   await waitForApiServer(minor >= 29 ? KubeClient.fromFile(SUPER_ADMIN_CONF) : admin, timeout, log);
-  if (minor >= 29) await clusterAdminsBinding(KubeClient.fromFile(SUPER_ADMIN_CONF));
+  if (minor >= 29) await clusterAdminsBinding(KubeClient.fromFile(SUPER_ADMIN_CONF), admin);
   await phase('upload-config/kubeadm', async () => {
     log(
       '[upload-config] Storing the configuration used in ConfigMap "kubeadm-config" in the "kube-system" Namespace',

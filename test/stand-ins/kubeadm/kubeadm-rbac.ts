@@ -2,7 +2,7 @@
 // Nodes, their CSRs are auto-approved, anonymous users read cluster-info, bootstrap tokens and nodes read the
 // kubeadm-config and kubelet-config ConfigMaps, and (1.29+) the kubeadm:cluster-admins group is cluster-admin.
 import type { KubeObject } from '../kube-api/kube-object.js';
-import type { KubeClient } from './kubeconfig.js';
+import { ApiCallError, type KubeClient } from './kubeconfig.js';
 
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const TOKEN_GROUP = 'system:bootstrappers:kubeadm:default-node-token';
@@ -107,10 +107,22 @@ export async function certsReader(client: KubeClient): Promise<void> {
   );
 }
 
-/** 1.29+: the group admin.conf's user is in gets cluster-admin (made with super-admin.conf). */
-export async function clusterAdminsBinding(superAdmin: KubeClient): Promise<void> {
+/**
+ * 1.29+: the group admin.conf's user is in gets cluster-admin (made with super-admin.conf); then, as kubeadm
+ * does, waits until the admin credentials are let in, for the API server sees the binding a little later.
+ */
+export async function clusterAdminsBinding(superAdmin: KubeClient, admin: KubeClient): Promise<void> {
   await superAdmin.apply(
     `${RBAC}/clusterrolebindings`,
     clusterBinding('kubeadm:cluster-admins', 'cluster-admin', [group('kubeadm:cluster-admins')]),
   );
+  for (let i = 0; ; i++) {
+    try {
+      await admin.get('/api/v1/namespaces/kube-system/configmaps');
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiCallError) || e.status !== 403 || i >= 120) throw e;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
 }

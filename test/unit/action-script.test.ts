@@ -1,10 +1,21 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { actionScript } from '../../src/host/action.js';
+
+const dirs: string[] = [];
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-action-'));
+  dirs.push(dir);
+  return dir;
+}
 
 // The script runs the way runAction runs it on a host: read from stdin, evaluated with stdin closed.
 function runScript(script: string): { status: number | null; stderr: string } {
@@ -16,7 +27,7 @@ function runScript(script: string): { status: number | null; stderr: string } {
 }
 
 test('an action script writes files with their modes and runs commands in order, each in a subshell', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-action-'));
+  const dir = tempDir();
   const content = "odd 'quotes' $HOME `x` \\ and\nBERTH_FILE_EOF\nlines\n";
   const r = runScript(
     actionScript({
@@ -36,7 +47,7 @@ test('an action script writes files with their modes and runs commands in order,
 });
 
 test('an action script stops at the first failing command', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-action-'));
+  const dir = tempDir();
   const r = runScript(
     actionScript({
       description: 'test',

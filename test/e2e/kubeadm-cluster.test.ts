@@ -43,27 +43,6 @@ test('kubeadm cluster: 1 master + 2 workers Ready, a worker deleted, reset', { s
     600_000,
   );
   console.log(`run (1 master) took ${(run.ms / 1000).toFixed(1)} s`);
-  // The stand-in API's bootstrap RBAC policy has no role for the controller-manager's user (the real
-  // kube-apiserver's has), so its bootstrap signer could never sign cluster-info for a join: bound here, as
-  // the stand-ins' own e2e does. kubectl create sends protobuf, which the stand-in API refuses: apply.
-  mustSsh(
-    setup,
-    h0,
-    `kubectl --kubeconfig /etc/kubernetes/admin.conf --cache-dir /var/lib/berth/${cluster}/kube-cache apply -f - <<'YAML'
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: t-kcm
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: cluster-admin
-subjects:
-- apiGroup: rbac.authorization.k8s.io
-  kind: User
-  name: system:kube-controller-manager
-YAML`,
-  );
   const add = await berthOk(['add', '--nodes', `${h1.ip},${h2.ip}`, '--cluster', cluster], 600_000);
   console.log(`add (2 workers) took ${(add.ms / 1000).toFixed(1)} s`);
   assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip]);

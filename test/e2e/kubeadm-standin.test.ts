@@ -173,9 +173,9 @@ test('kubeadm stand-in: init runs real etcd and the API; a worker joins with a t
   ])
     assert.ok(files.split(/\s+/).includes(f), `${f} missing:\n${files}`);
   assert.match(files, /ok$/);
-  // the stand-in API's bootstrap policy has no role for the controller-manager's own user yet, and its Node
-  // authorizer lets no kubelet create its mirror pods (which a control-plane join reads etcd's URLs from); kubectl's
-  // create generators send protobuf, which the stand-in API refuses, so the binding goes through apply
+  // the stand-in API's Node authorizer lets no kubelet create its mirror pods (which a control-plane join reads
+  // etcd's URLs from); kubectl's create generators send protobuf, which the stand-in API refuses, so the role
+  // goes through apply. (The controller-manager's binding below is also in the stand-in's bootstrap policy.)
   mustSsh(
     access,
     master,

@@ -2,7 +2,7 @@
 // or a RoleBinding in the request's namespace, binds the user (by name, group or service account) to a role
 // with a rule matching the verb, API group, resource (or resource/subresource) and name. Also the part of
 // kube-apiserver's bootstrap policy that kubeadm builds on: cluster-admin for system:masters and the roles a
-// joining kubelet's bootstrap token is bound to.
+// joining kubelet's bootstrap token is bound to, and the controller-manager's user.
 import { ApiError, type ApiUser, type KubeApiServer, type RequestAttributes } from './api-server.js';
 import type { KubeObject } from './kube-object.js';
 
@@ -75,13 +75,35 @@ const CLUSTER_ROLES: [string, PolicyRule[]][] = [
     'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
     [{ apiGroups: ['certificates.k8s.io'], resources: [`${csrs}/selfnodeclient`], verbs: ['create'] }],
   ],
+  // What the controllers standing in for kube-controller-manager do with its credentials (the real policy
+  // gives each controller its own role): the bootstrap signer updates kube-public/cluster-info, the token
+  // cleaner deletes expired token Secrets, the CSR controller approves and signs kubelet client CSRs.
+  [
+    'system:kube-controller-manager',
+    [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'update'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch', 'delete'] },
+      {
+        apiGroups: ['certificates.k8s.io'],
+        resources: [csrs, `${csrs}/approval`, `${csrs}/status`],
+        verbs: ['get', 'list', 'watch', 'update'],
+      },
+      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['*'] },
+    ],
+  ],
   [
     'system:basic-user',
     [{ apiGroups: ['authorization.k8s.io'], resources: ['selfsubjectaccessreviews'], verbs: ['create'] }],
   ],
 ];
 
-/** The bootstrap ClusterRoles and the cluster-admin binding kube-apiserver makes when missing. */
+/** Bootstrap ClusterRoleBindings, each of the ClusterRole of its own name. */
+const CLUSTER_ROLE_BINDINGS: [string, { kind: 'User' | 'Group'; name: string }][] = [
+  ['cluster-admin', { kind: 'Group', name: 'system:masters' }],
+  ['system:kube-controller-manager', { kind: 'User', name: 'system:kube-controller-manager' }],
+];
+
+/** The bootstrap ClusterRoles and the bindings kube-apiserver makes when missing. */
 export async function ensureBootstrapPolicy(api: KubeApiServer): Promise<void> {
   const unlessMade = (e: unknown) => {
     if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
@@ -96,12 +118,13 @@ export async function ensureBootstrapPolicy(api: KubeApiServer): Promise<void> {
         })
         .catch(unlessMade);
   const binding = api.typeOf('rbac.authorization.k8s.io', 'ClusterRoleBinding');
-  if (!api.get(binding, undefined, 'cluster-admin'))
-    await api
-      .create(binding, undefined, {
-        metadata: { name: 'cluster-admin', labels: BOOTSTRAP_LABELS, annotations: ANNOTATIONS },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'system:masters' }],
-      })
-      .catch(unlessMade);
+  for (const [name, subject] of CLUSTER_ROLE_BINDINGS)
+    if (!api.get(binding, undefined, name))
+      await api
+        .create(binding, undefined, {
+          metadata: { name, labels: BOOTSTRAP_LABELS, annotations: ANNOTATIONS },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', ...subject }],
+        })
+        .catch(unlessMade);
 }

@@ -134,18 +134,16 @@ unhook() {
   ip route del "$1/32" 2>/dev/null || :
 }
 
-state_dir=$(mktemp -d)
-trap 'rm -rf "$state_dir"; exit 0' TERM INT
+# probes run in parallel and report on stdout, not in files: a service stopped mid-probe then leaves
+# nothing behind on the host
+trap 'exit 0' TERM INT
 
 healthy_masters() {
-  rm -f "$state_dir"/up.*
-  for m in $masters; do
-    (probe "$m" "$port" && : >"$state_dir/up.$m") &
-  done
-  wait
+  up=$(for m in $masters; do (probe "$m" "$port" && echo "$m") & done; wait)
   out=''
+  # the configured order, so an unchanged healthy set gives unchanged rules
   for m in $masters; do
-    if [ -e "$state_dir/up.$m" ]; then out="$out $m"; fi
+    case " $(echo $up) " in *" $m "*) out="$out $m" ;; esac
   done
   echo $out
 }

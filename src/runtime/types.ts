@@ -128,4 +128,15 @@ export interface Runtime<S = unknown> {
   kubeconfig(ctx: RuntimeContext<S>): KubeconfigSource;
   /** Points the node-local API balancer of `node` at the current masters. */
   nodeBalancingSync(ctx: RuntimeContext<S>, node: ClusterHost): HostAction;
+  /**
+   * Moves one host of a running cluster from the version `from` (the last applied image's) to
+   * ctx.kubeVersion, after the new rootfs is on it. The engine calls it only for hosts that were already in
+   * the cluster, one host at a time, masters first in order (masters[0] is the first upgraded), then
+   * nodes; it has already checked that the step is one minor at most and not a downgrade, and it cordons
+   * and drains the host before these steps and uncordons it after. Step ids name the target version
+   * (`upgrade-v1.30.0`), so an interrupted upgrade resumes and a later one is not taken as done. A driver
+   * without it cannot upgrade: the engine refuses a version change with one line. Because a version change
+   * goes through here, the inputs of init and join steps leave the version out.
+   */
+  upgrade?(ctx: RuntimeContext<S>, host: ClusterHost, from: KubeVersion): HostStep[];
 }

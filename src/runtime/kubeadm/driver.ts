@@ -11,6 +11,7 @@ import { adminConf, kubeDir, pkiDir } from './host-paths.js';
 import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
 import { kubeadmResetPaths, resetAction } from './reset.js';
 import { type KubeadmState, prepareKubeadm } from './state.js';
+import { upgradeSteps } from './upgrade.js';
 import { joinWorkerSteps, nodeBalancingAction } from './workers.js';
 
 export type { KubeadmState } from './state.js';
@@ -55,4 +56,5 @@ export const kubeadmRuntime: Runtime<KubeadmState> = {
     };
   },
   nodeBalancingSync: nodeBalancingAction,
+  upgrade: upgradeSteps,
 };

@@ -29,6 +29,12 @@ export function upgradeSteps(ctx: KubeadmContext, host: ClusterHost, from: KubeV
     ? `upgrade apply ${to} --yes --certificate-renewal=false`
     : 'upgrade node --certificate-renewal=false';
   const install = installProgramsAction(ctx.rootfsDir);
+  const waitApi = (when: string) =>
+    waitForApiCommand(
+      local,
+      apiWaitSeconds,
+      `${host.ip}: its API server did not answer within ${apiWaitSeconds} s ${when}; see the kubelet's log`,
+    );
   return [
     {
       host: host.ip,
@@ -38,19 +44,14 @@ export function upgradeSteps(ctx: KubeadmContext, host: ClusterHost, from: KubeV
       failure: `kubeadm upgrade of ${host.ip} to ${to}`,
       commands: [
         ...(install.commands ?? []),
+        // a run cut short may have stopped the kubelet: kubeadm needs the control plane it runs
+        startService(kubeletService.name),
+        ...(isMaster ? [waitApi('before kubeadm upgrade')] : []),
         kubeadmCommand(kubeadm),
         // the kubelet runs its new binary from here on
         stopService(kubeletService.name),
         startService(kubeletService.name),
-        ...(isMaster
-          ? [
-              waitForApiCommand(
-                local,
-                apiWaitSeconds,
-                `${host.ip}: its API server did not answer within ${apiWaitSeconds} s after the kubelet restarted on ${to}; see the kubelet's log`,
-              ),
-            ]
-          : []),
+        ...(isMaster ? [waitApi(`after the kubelet restarted on ${to}`)] : []),
       ],
     },
   ];

@@ -1,12 +1,12 @@
 // The generated registry config, htpasswd ($2y$ bcrypt) and service run the real distribution registry.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { removeService } from '../../src/host/services.js';
+import { removeService, servicePaths } from '../../src/host/services.js';
 import { registryServerAction, registryServiceName } from '../../src/registry/server.js';
-import { freePort } from '../helpers/ports.js';
+import { onFreePort, PortInUseError, saysPortInUse } from '../helpers/ports.js';
 import { runLocal, sh } from '../helpers/run-local.js';
 
 test('registry serves /v2/ only to the htpasswd user', async (t) => {
@@ -19,21 +19,31 @@ test('registry serves /v2/ only to the htpasswd user', async (t) => {
       rmSync(root, { recursive: true, force: true });
     }
   });
-  const port = await freePort();
   const password = 't-reg-s3cret';
-  runLocal(
-    registryServerAction(
-      {
-        rootfsDir: join(root, 'rootfs'),
-        dataDir: join(root, 'data'),
-        configDir: join(root, 'etc-registry'),
-        port,
-        username: 'admin',
-        password,
-      },
-      layout,
-    ),
-  );
+  // the action waits for the port; when another process held it, the registry's log says so
+  const port = await onFreePort(async (port) => {
+    try {
+      runLocal(
+        registryServerAction(
+          {
+            rootfsDir: join(root, 'rootfs'),
+            dataDir: join(root, 'data'),
+            configDir: join(root, 'etc-registry'),
+            port,
+            username: 'admin',
+            password,
+          },
+          layout,
+        ),
+      );
+      return port;
+    } catch (err) {
+      const logFile = servicePaths(registryServiceName, layout).logFile;
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+      if (saysPortInUse(log)) throw new PortInUseError(port, log.trim().split('\n').pop() ?? '');
+      throw err;
+    }
+  });
   const url = `http://127.0.0.1:${port}/v2/`;
   const auth = (u: string, p: string) => ({
     authorization: `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`,

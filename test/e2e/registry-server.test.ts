@@ -20,29 +20,42 @@ test('registry serves /v2/ only to the htpasswd user', async (t) => {
     }
   });
   const password = 't-reg-s3cret';
-  // the action waits for the port; when another process held it, the registry's log says so
+  const logFile = servicePaths(registryServiceName, layout).logFile;
+  const inUse = () => {
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    return saysPortInUse(log) ? (log.trim().split('\n').pop() ?? '') : undefined;
+  };
+  // The action waits until the port answers, which another process holding it also does: the registry
+  // is known by its API version header, and a registry that could not bind says so in its log.
   const port = await onFreePort(async (port) => {
+    // a registry left from a try that lost its port goes first
+    for (const c of removeService(registryServiceName, layout)) sh(c);
+    const action = registryServerAction(
+      {
+        rootfsDir: join(root, 'rootfs'),
+        dataDir: join(root, 'data'),
+        configDir: join(root, 'etc-registry'),
+        port,
+        username: 'admin',
+        password,
+      },
+      layout,
+    );
     try {
-      runLocal(
-        registryServerAction(
-          {
-            rootfsDir: join(root, 'rootfs'),
-            dataDir: join(root, 'data'),
-            configDir: join(root, 'etc-registry'),
-            port,
-            username: 'admin',
-            password,
-          },
-          layout,
-        ),
-      );
-      return port;
+      runLocal(action);
     } catch (err) {
-      const logFile = servicePaths(registryServiceName, layout).logFile;
-      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
-      if (saysPortInUse(log)) throw new PortInUseError(port, log.trim().split('\n').pop() ?? '');
+      const line = inUse();
+      if (line !== undefined) throw new PortInUseError(port, line);
       throw err;
     }
+    const r = await fetch(`http://127.0.0.1:${port}/v2/`).catch(() => undefined);
+    if (r?.headers.get('docker-distribution-api-version') === 'registry/2.0') return port;
+    for (let i = 0; i < 50; i++) {
+      const line = inUse();
+      if (line !== undefined) throw new PortInUseError(port, line);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.fail(`127.0.0.1:${port} answers, but not as the registry (status ${r?.status})`);
   });
   const url = `http://127.0.0.1:${port}/v2/`;
   const auth = (u: string, p: string) => ({

@@ -108,6 +108,7 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
   const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const kubectl = kubectlCommand(clusterDir);
+  const initDone = shellQuote(`${clusterDir}/kubeadm-init-done`);
   const init = merge(
     {
       host: m0.ip,
@@ -127,8 +128,11 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
         ],
         commands: [
           ...namesCommands(ctx, m0.ip),
+          // An API that answers is not enough to skip init: berth killed in the middle of kubeadm init leaves
+          // one without the phases after it (the bootstrap token's RBAC, the addons), and joins then fail;
+          // only an init that finished leaves its mark.
           `${kubeletStartFunction()}
-if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+if [ -s ${kubeletConf} ] && [ -f ${initDone} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
 start_kubelet
@@ -137,6 +141,7 @@ ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
+: > ${initDone}
 fi`,
           waitForApiCommand(
             kubectl,

@@ -66,6 +66,14 @@ export function leftoversTest(): string {
   return leftovers.map((p) => `[ -e ${p} ]`).join(' || ');
 }
 
+/**
+ * Removes kubeadm's init or join config once it has served: it holds the bootstrap token, a credential
+ * that joins nodes for a day, and nothing reads the file again (kubeadm keeps its config in the cluster).
+ */
+export function dropConfigCommand(file: string): string {
+  return `rm -f ${file}`;
+}
+
 /** Stops the kubelet and resets what an interrupted kubeadm run left, so that the run can start over. */
 export function resetLeftoversCommand(): string {
   return `if ${leftoversTest()}; then
@@ -142,7 +150,8 @@ ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
 : > ${initDone}
-fi`,
+fi
+${dropConfigCommand(initConfigFile)}`,
           waitForApiCommand(
             kubectl,
             apiWaitSeconds,
@@ -231,7 +240,8 @@ ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
-fi`,
+fi
+${dropConfigCommand(joinConfigFile)}`,
           waitForApiCommand(
             local,
             apiWaitSeconds,

@@ -40,6 +40,8 @@ interface Timed {
   ms: number;
   stdout: string;
   tail: string[];
+  /** berth's lines saying what each tree copy sent from this machine. */
+  sentLines: string[];
 }
 
 function berth(args: string[]): Promise<Timed> {
@@ -51,17 +53,21 @@ function berth(args: string[]): Promise<Timed> {
     });
     let stdout = '';
     const tail: string[] = [];
+    const sentLines: string[] = [];
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
     child.stderr.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
+        if (/sent from this machine/.test(line)) sentLines.push(line.trim());
         tail.push(line);
         if (tail.length > 40) tail.shift();
       }
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, ms: Date.now() - start, stdout, tail }));
+    child.on('close', (code) =>
+      resolve({ code: code ?? 1, ms: Date.now() - start, stdout, tail, sentLines }),
+    );
   });
 }
 
@@ -194,8 +200,7 @@ try {
     const after = bridgeSent(sb.bridge);
     const sent = before !== undefined && after !== undefined ? after - before : undefined;
     console.log(`berth upgrade ${from} -> ${to} of 1+${nodes} hosts: ${secs(up.ms)}`);
-    for (const line of up.tail.filter((l) => /sent from this machine/.test(l)))
-      console.log(`  ${line.trim()}`);
+    for (const line of up.sentLines) console.log(`  ${line}`);
     const peer = copyOnce(diffDir, sb.hosts[1]?.ip as string, sb.keyPath, knownHosts);
     console.log(`ssh+tar of the differing files to one host: ${secs(peer)}`);
     if (sent !== undefined)

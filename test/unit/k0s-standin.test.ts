@@ -23,6 +23,7 @@ import { COMMAND_FLAGS } from '../stand-ins/k0s/k0s-flags.js';
 import { k0sUnit } from '../stand-ins/k0s/k0s-service.js';
 import { mountsUnder } from '../stand-ins/k0s/reset-command.js';
 import { generateToken, parseToken, tokenSecretName } from '../stand-ins/kube-api/bootstrap-tokens.js';
+import type { KubeObject } from '../stand-ins/kube-api/kube-object.js';
 import { FlagError, parseFlags } from '../stand-ins/kubeadm/cobra-flags.js';
 
 const v129 = { minor: 29, patch: 4 };
@@ -126,7 +127,7 @@ test('k0s containerd: CRI drop-ins merged into the CRI file, others imported, an
       undefined,
       'registry.k8s.io/pause:3.9',
     );
-    const cri = parseToml(files.cri) as Record<string, any>;
+    const cri = parseToml(files.cri) as KubeObject;
     assert.deepEqual(cri.plugins['io.containerd.grpc.v1.cri'], {
       sandbox_image: 'registry.k8s.io/pause:3.9',
       registry: { config_path: '/etc/k0s/certs.d' },

@@ -20,6 +20,7 @@ const skip = process.getuid?.() !== 0 && 'needs root (sandbox hosts)';
 const fileScript = (path: string, content: string | Buffer, mode = '0644') =>
   `mkdir -p $(dirname ${path}) && base64 -d > ${path} <<'B64'\n${Buffer.from(content).toString('base64')}\nB64\nchmod ${mode} ${path}\n`;
 
+// Debian's etcd-server made an etcd user on the machine, which k0s's reset would delete with its own
 const k0sConfig = (sans: string[]) => `apiVersion: k0s.k0sproject.io/v1beta1
 kind: ClusterConfig
 metadata:
@@ -32,6 +33,9 @@ ${sans.map((s) => `    - ${s}`).join('\n')}
     nodeLocalLoadBalancing:
       enabled: true
       type: EnvoyProxy
+  installConfig:
+    users:
+      etcdUser: k0s-etcd
 `;
 
 // overlayfs snapshots cannot live on a sandbox host's overlay root; the drop-in is merged into k0s's CRI config
@@ -172,9 +176,9 @@ test('k0s stand-in: controller, worker join by token, wrong-role and expired tok
   assert.equal(refused.status, 1);
   assert.match(refused.err, /^Error: k0s seems to be running! please stop k0s before reset\.$/m);
   for (const h of [w1, c2, c1]) {
-    mustSsh(access, h, 'k0s stop; k0s reset 2>&1');
-    // k0s reset keeps /etc/k0s; useradd/userdel leave their backups of the account files
-    const kept = /^(files|digests): [-+] \/etc\/(k0s\/containerd\.toml|(passwd|group|shadow|gshadow)-) /;
+    mustSsh(access, h, 'k0s stop; k0s reset 2>&1; rm -rf /root/.kube /root/token');
+    // k0s reset keeps /etc/k0s and containerd's /opt/containerd; useradd/userdel back up the account files
+    const kept = /^(files|digests): [-+] \/(etc\/(k0s\/containerd\.toml|(passwd|group|shadow|gshadow)-)|opt\/containerd)[ /]/;
     let diff: string[] = [];
     for (let i = 0; i < 5; i++) {
       diff = snapshotDiff(before.get(h.ip)!, snapshotHost(access, h)).filter((l) => !kept.test(l));

@@ -1,9 +1,10 @@
 // The k0s stand-in's pieces that need no host: its command line as k0s's (flags per command, unit
 // arguments), the strict ClusterConfig per minor, join tokens by role, containerd's drop-in merge, reset's
-// mount order, and the one-file executable answering as k0s does.
+// mount order, the node-local balancer, and the one-file executable answering as k0s does.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,6 +22,7 @@ import {
 } from '../stand-ins/k0s/join-token.js';
 import { COMMAND_FLAGS } from '../stand-ins/k0s/k0s-flags.js';
 import { k0sUnit } from '../stand-ins/k0s/k0s-service.js';
+import { NodeLocalBalancer } from '../stand-ins/k0s/nllb-proxy.js';
 import { mountsUnder } from '../stand-ins/k0s/reset-command.js';
 import { generateToken, parseToken, tokenSecretName } from '../stand-ins/kube-api/bootstrap-tokens.js';
 import type { KubeObject } from '../stand-ins/kube-api/kube-object.js';
@@ -184,4 +186,39 @@ test('k0s executable: version, unknown commands and flags, config validate in k0
   );
   const both = k0s('worker', '--token-file', join(dir, 'k0s.yaml'), 'abc');
   assert.match(both.stderr, /you can only pass one token argument/);
+});
+
+/** A port nothing listens on (bound and released). */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+test('k0s node-local balancer: connections reach a live upstream, one that refuses is skipped', async (t) => {
+  const echo = createServer((c) => c.pipe(c));
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', () => r()));
+  t.after(() => echo.close());
+  const live = (echo.address() as AddressInfo).port;
+  const bindPort = await freePort();
+  const balancer = new NodeLocalBalancer(bindPort);
+  balancer.setUpstreams([
+    { host: '127.0.0.1', port: await freePort() },
+    { host: '127.0.0.1', port: live },
+  ]);
+  await balancer.start();
+  t.after(() => balancer.stop());
+  for (let i = 0; i < 4; i++) {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = connect(bindPort, '127.0.0.1', () => c.write(`ping${i}`));
+      c.once('data', (d) => {
+        resolve(d.toString());
+        c.destroy();
+      });
+      c.once('error', reject);
+    });
+    assert.equal(reply, `ping${i}`);
+  }
 });

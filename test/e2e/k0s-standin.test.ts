@@ -178,7 +178,8 @@ test('k0s stand-in: controller, worker join by token, wrong-role and expired tok
   for (const h of [w1, c2, c1]) {
     mustSsh(access, h, 'k0s stop; k0s reset 2>&1; rm -rf /root/.kube /root/token');
     // k0s reset keeps /etc/k0s and containerd's /opt/containerd; useradd/userdel back up the account files
-    const kept = /^(files|digests): [-+] \/(etc\/(k0s\/containerd\.toml|(passwd|group|shadow|gshadow)-)|opt\/containerd)[ /]/;
+    const kept =
+      /^(files|digests): [-+] \/(etc\/(k0s\/containerd\.toml|(passwd|group|shadow|gshadow)-)|opt\/containerd)[ /]/;
     let diff: string[] = [];
     for (let i = 0; i < 5; i++) {
       diff = snapshotDiff(before.get(h.ip)!, snapshotHost(access, h)).filter((l) => !kept.test(l));

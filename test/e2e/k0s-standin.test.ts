@@ -1,7 +1,7 @@
 // The k0s stand-in on three sandbox hosts, installed as a k0s image installs it (one `k0s` file, the
 // service from `k0s install`): a controller runs the real etcd and the API, a worker joins with a worker
 // token and turns Ready once its containerd (with a containerd.d drop-in merged into k0s's CRI config)
-// has the sandbox image; a controller token is refused by a worker and an expired worker token by the API;
+// has the sandbox image; a controller token is refused by a worker, expired tokens by the API and the k0s API;
 // a second controller joins with a controller token and etcd has two members, one again after
 // `k0s etcd leave`; reset is refused while k0s runs and then leaves no k0s files behind.
 import assert from 'node:assert/strict';
@@ -111,6 +111,7 @@ test('k0s stand-in: controller, worker join by token, wrong-role and expired tok
   const workerToken = mustSsh(access, c1, 'k0s token create --role=worker --expiry=1h').trim();
   const controllerToken = mustSsh(access, c1, 'k0s token create --role=controller --expiry=1h').trim();
   const expired = mustSsh(access, c1, 'k0s token create --role=worker --expiry=1s').trim();
+  const expiredCtrl = mustSsh(access, c1, 'k0s token create --role=controller --expiry=1s').trim();
   assert.match(mustSsh(access, c1, 'k0s token list'), /^ID\s+ROLE\s+EXPIRES AT$/m);
   const wrongRole = ssh(access, c2, `k0s worker ${controllerToken}`);
   assert.equal(wrongRole.status, 1);
@@ -122,6 +123,9 @@ test('k0s stand-in: controller, worker join by token, wrong-role and expired tok
   const late = ssh(access, c2, `timeout 60 k0s worker ${expired} 2>&1`);
   assert.equal(late.status, 1, late.out);
   assert.match(late.out, /failed to load configuration for worker profile "default": Unauthorized/);
+  const lateCtrl = ssh(access, c2, `timeout 60 k0s controller ${expiredCtrl} 2>&1`);
+  assert.equal(lateCtrl.status, 1, lateCtrl.out);
+  assert.match(lateCtrl.out, /refused the token: 401 Unauthorized/);
   mustSsh(access, c2, 'k0s reset >/dev/null 2>&1');
 
   mustSsh(

@@ -1,0 +1,75 @@
+import { ImageStore } from '../image/store.js';
+import type { CertificateChange } from '../runtime/types.js';
+import { SshPool } from '../ssh/index.js';
+import { NotFoundError, UsageError } from '../util/errors.js';
+import { log } from '../util/log.js';
+import type { ClusterOptions } from './apply-cluster.js';
+import { runPhases } from './engine.js';
+import { sshRunner } from './host-run.js';
+import { Journal } from './journal.js';
+import { planCluster } from './planned-cluster.js';
+import { clusterPaths, loadApplied, loadOrCreateSecrets, saveDriverState, withClusterLock } from './state.js';
+
+// `berth cert --alt-names` and `berth cert renew`: certificates made again on an applied cluster by its
+// driver, from the CAs in its state. The cluster is planned as an apply plans it (facts, images, driver
+// state), the driver's new state is kept before any host changes (the old and the new certificates come
+// from the same CAs, so a run cut short leaves every master valid and the next run finishes the rest), and
+// the driver's steps run one master after another.
+
+export async function changeClusterCertificates(
+  name: string,
+  change: CertificateChange,
+  options: ClusterOptions = {},
+): Promise<void> {
+  await withClusterLock(name, async () => {
+    const loaded = await loadApplied(name);
+    if (!loaded)
+      throw new NotFoundError(`cluster ${name} does not exist (no ${clusterPaths(name).clusterfile})`);
+    const paths = clusterPaths(name);
+    const pool = new SshPool({ acceptNewHostKey: options.acceptNewHostKey });
+    const concurrency = options.concurrency ?? 20;
+    try {
+      const journal = await Journal.open(paths.journal);
+      const secrets = await loadOrCreateSecrets(name, { save: false });
+      const { cluster, cleanup } = await planCluster({
+        loaded,
+        previous: loaded,
+        paths,
+        secrets,
+        store: new ImageStore(),
+        pool,
+        journal,
+        concurrency,
+        signal: options.signal,
+      });
+      try {
+        const change_ = cluster.runtime.changeCertificates;
+        if (!change_)
+          throw new UsageError(
+            `cluster ${name} runs ${cluster.runtime.name}, which makes its own certificates; berth cert ${change.kind === 'renew' ? 'renew' : '--alt-names'} works on kubeadm clusters`,
+          );
+        const { state, steps } = await change_(cluster.runtimeCtx, change);
+        await saveDriverState(name, state);
+        cluster.runtimeCtx = { ...cluster.runtimeCtx, state };
+        const runner = sshRunner(pool, cluster.masters, { concurrency, signal: options.signal });
+        const title =
+          change.kind === 'renew'
+            ? 'renew the certificates, one master at a time'
+            : `add ${change.names.join(', ')} to the API server's certificate, one master at a time`;
+        const start = Date.now();
+        await runPhases([{ title, plan: () => ({ order: 'sequential', steps }) }], cluster, {
+          journal,
+          runner,
+          options,
+        });
+        log.info(
+          `certificates of cluster ${name} changed on ${steps.length} master(s) in ${((Date.now() - start) / 1000).toFixed(1)} s`,
+        );
+      } finally {
+        await cleanup();
+      }
+    } finally {
+      await pool.closeAll();
+    }
+  });
+}

@@ -305,6 +305,71 @@ ${extra}`;
     );
   });
 
+  await t.test(
+    'cert --alt-names: every API server serves the added names, one master at a time',
+    async () => {
+      const r = await berthOk(['cert', '--alt-names', addedSans.join(','), '--cluster', cluster], 300_000);
+      console.log(`cert --alt-names took ${(r.ms / 1000).toFixed(1)} s`);
+      const order = [...r.stderr.matchAll(/^\s+(\S+) apiserver-alt-names:/gm)].map((m) => m[1]);
+      assert.deepEqual(
+        order,
+        masters.map((m) => m.ip),
+        'masters one after another, in order',
+      );
+      for (const m of masters) {
+        const sans = servedSans(m.ip, addedSans[0] as string);
+        for (const n of [
+          `DNS:${addedSans[0]}`,
+          `IP Address:${addedSans[1]}`,
+          `DNS:${userSans[0]}`,
+          `IP Address:${m.ip}`,
+        ])
+          assert.ok(sans.includes(n), `${m.ip} serves ${n}: ${sans}`);
+      }
+      assertReadyNodes(
+        kubeconfig,
+        [...masters, node].map((h) => h.ip),
+        `https://${m2.ip}:6443`,
+      );
+    },
+  );
+
+  await t.test(
+    'cert renew: new leaves and kubeconfigs on every master, CAs kept, cert check shows the new dates',
+    async () => {
+      const r = await berthOk(['cert', 'renew', '--cluster', cluster], 600_000);
+      console.log(`cert renew took ${(r.ms / 1000).toFixed(1)} s`);
+      const after = await certCheck();
+      const key = (c: Listed) => `${c.host} ${c.path}`;
+      const was = new Map(listed.map((c) => [key(c), c]));
+      let renewed = 0;
+      for (const c of after) {
+        const old = was.get(key(c));
+        if (!old || c.path.endsWith('/kubelet.conf')) continue;
+        if (/\/(ca|front-proxy-ca)\.crt$/.test(c.path)) {
+          assert.equal(c.notAfter, old.notAfter, `${key(c)} is kept`);
+          continue;
+        }
+        assert.ok(new Date(c.notAfter) > new Date(old.notAfter), `${key(c)} expires later than before`);
+        renewed++;
+      }
+      // 7 leaves and 3 kubeconfigs per master, super-admin.conf on the first
+      assert.equal(renewed, 3 * 10 + 1);
+      for (const m of masters)
+        assert.ok(
+          servedSans(m.ip, 'apiserver.cluster.local').includes(`DNS:${addedSans[0]}`),
+          'the added names stay',
+        );
+      const health = mustSsh(setup, m1, `${etcdctl(masters.map((m) => m.ip))} endpoint health 2>&1`);
+      assert.equal((health.match(/is healthy/g) ?? []).length, 3, health);
+      assertReadyNodes(
+        kubeconfig,
+        [...masters, node].map((h) => h.ip),
+        `https://${m1.ip}:6443`,
+      );
+    },
+  );
+
   const kubeconfigOn = '/root/t-kadm-ha.kubeconfig';
   const kubectlOnNode = `/usr/bin/kubectl --kubeconfig ${kubeconfigOn} --cache-dir /root/t-kadm-ha.kube-cache --request-timeout=3s get nodes -o name`;
   const doc = parseDocument(readFileSync(kubeconfig, 'utf8'));

@@ -128,7 +128,7 @@ ${extra}`;
         const left = mustSsh(
           setup,
           h,
-          'ls -d /var/lib/berth /etc/berth /etc/kubernetes /var/lib/etcd 2>/dev/null || :',
+          'ls -d /var/lib/berth /etc/berth /etc/kubernetes /var/lib/etcd/member 2>/dev/null || :',
         );
         assert.equal(left, '', `${h.ip} has ${left}`);
       }

@@ -57,7 +57,6 @@ interface Listed {
   host: string;
   path: string;
   subject: string;
-  serialNumber?: string;
   dnsNames: string[];
   ipAddresses: string[];
   notBefore: string;

@@ -1,3 +1,9 @@
+// `berth cert --alt-names` and `berth cert renew`: certificates made again on an applied cluster by its
+// driver, from the CAs in its state. The cluster is planned as an apply plans it (facts, images, driver
+// state), the driver's new state is kept before any host changes (the old and the new certificates come
+// from the same CAs, so a run cut short leaves every master valid and the next run finishes the rest), and
+// the driver's steps run one master after another.
+
 import { ImageStore } from '../image/store.js';
 import type { CertificateChange } from '../runtime/types.js';
 import { SshPool } from '../ssh/index.js';
@@ -9,12 +15,6 @@ import { sshRunner } from './host-run.js';
 import { Journal } from './journal.js';
 import { planCluster } from './planned-cluster.js';
 import { clusterPaths, loadApplied, loadOrCreateSecrets, saveDriverState, withClusterLock } from './state.js';
-
-// `berth cert --alt-names` and `berth cert renew`: certificates made again on an applied cluster by its
-// driver, from the CAs in its state. The cluster is planned as an apply plans it (facts, images, driver
-// state), the driver's new state is kept before any host changes (the old and the new certificates come
-// from the same CAs, so a run cut short leaves every master valid and the next run finishes the rest), and
-// the driver's steps run one master after another.
 
 export async function changeClusterCertificates(
   name: string,

@@ -1,3 +1,12 @@
+// Certificates made again on a running kubeadm cluster, from the CAs berth keeps: `berth cert --alt-names`
+// gives the API server a certificate with more names (kept in the state, so that every certificate made
+// later has them too), `berth cert renew` renews every leaf and the control-plane kubeconfigs. The new
+// files go to one master at a time and each static pod that reads them is restarted there the way kubeadm
+// documents it for the real kubelet: its manifest moved out of the manifests directory until the pod is
+// gone, then moved back (a changed certificate alone restarts nothing, and the kubelet keys a static pod by
+// its manifest's content, which a touch does not change). The next master starts only when this one's API
+// server answers again, so the cluster keeps serving and etcd keeps its quorum throughout.
+
 import type { FileSpec } from '../../host/action.js';
 import { tcpProbeFunction } from '../../host/wait-port.js';
 import { shellQuote } from '../../util/shell.js';
@@ -13,15 +22,6 @@ import {
   newMasterFiles,
 } from './state.js';
 import { masterSecrets } from './upload.js';
-
-// Certificates made again on a running kubeadm cluster, from the CAs berth keeps: `berth cert --alt-names`
-// gives the API server a certificate with more names (kept in the state, so that every certificate made
-// later has them too), `berth cert renew` renews every leaf and the control-plane kubeconfigs. The new
-// files go to one master at a time and each static pod that reads them is restarted there the way kubeadm
-// documents it for the real kubelet: its manifest moved out of the manifests directory until the pod is
-// gone, then moved back (a changed certificate alone restarts nothing, and the kubelet keys a static pod by
-// its manifest's content, which a touch does not change). The next master starts only when this one's API
-// server answers again, so the cluster keeps serving and etcd keeps its quorum throughout.
 
 /** The CAs and service-account keys, which neither change touches. */
 const keptFiles = /^(ca|front-proxy-ca|etcd\/ca)\.(crt|key)$|^sa\.(key|pub)$/;

@@ -43,12 +43,12 @@ export async function changeClusterCertificates(
         signal: options.signal,
       });
       try {
-        const change_ = cluster.runtime.changeCertificates;
-        if (!change_)
+        const makeCertificates = cluster.runtime.changeCertificates;
+        if (!makeCertificates)
           throw new UsageError(
             `cluster ${name} runs ${cluster.runtime.name}, which makes its own certificates; berth cert ${change.kind === 'renew' ? 'renew' : '--alt-names'} works on kubeadm clusters`,
           );
-        const { state, steps } = await change_(cluster.runtimeCtx, change);
+        const { state, steps } = await makeCertificates(cluster.runtimeCtx, change);
         await saveDriverState(name, state);
         cluster.runtimeCtx = { ...cluster.runtimeCtx, state };
         const runner = sshRunner(pool, cluster.masters, { concurrency, signal: options.signal });

@@ -2,11 +2,13 @@
 // driver, from the CAs in its state. The cluster is planned as an apply plans it (facts, images, driver
 // state), the driver's new state is kept before any host changes (the old and the new certificates come
 // from the same CAs, so a run cut short leaves every master valid and the next run finishes the rest), and
-// the driver's steps run one master after another.
+// the driver's steps run one master after another. After a renew the local admin kubeconfig is fetched
+// again, since its client certificate was renewed too.
 
 import { ImageStore } from '../image/store.js';
 import type { CertificateChange } from '../runtime/types.js';
 import { SshPool } from '../ssh/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
 import { NotFoundError, UsageError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import type { ClusterOptions } from './apply-cluster.js';
@@ -62,6 +64,17 @@ export async function changeClusterCertificates(
           runner,
           options,
         });
+        if (change.kind === 'renew') {
+          // the admin kubeconfig berth hands out carries the renewed client certificate too
+          const master0 = cluster.masters[0];
+          const source = cluster.runtime.kubeconfig(cluster.runtimeCtx);
+          if (master0)
+            await writeFileAtomic(
+              paths.kubeconfig,
+              source.rewrite(await runner.fetch(master0.ip, source.remotePath)),
+              0o600,
+            );
+        }
         log.info(
           `certificates of cluster ${name} changed on ${steps.length} master(s) in ${((Date.now() - start) / 1000).toFixed(1)} s`,
         );

@@ -361,10 +361,19 @@ ${extra}`;
         );
       const health = mustSsh(setup, m1, `${etcdctl(masters.map((m) => m.ip))} endpoint health 2>&1`);
       assert.equal((health.match(/is healthy/g) ?? []).length, 3, health);
+      // berth's admin kubeconfig was fetched again: its client certificate is the renewed one
+      const admin = mustSsh(
+        setup,
+        m0,
+        "sed -n 's/^ *client-certificate-data: //p' /etc/kubernetes/admin.conf",
+      );
+      assert.ok(
+        readFileSync(kubeconfig, 'utf8').includes(admin.trim()),
+        'the local kubeconfig is the renewed one',
+      );
       assertReadyNodes(
         kubeconfig,
         [...masters, node].map((h) => h.ip),
-        `https://${m1.ip}:6443`,
       );
     },
   );
@@ -445,7 +454,7 @@ ${extra}`;
         assert.doesNotMatch(lb, new RegExp(`master ${m0.ip.replace(/\./g, '\\.')}\\n`), `${m.ip}'s balancer`);
       }
       assert.deepEqual(
-        kubectlNodes(kubeconfig, `https://${m1.ip}:6443`)
+        kubectlNodes(kubeconfig)
           .map((n) => n.ip)
           .sort(),
         [m1.ip, m2.ip, node.ip].sort(),

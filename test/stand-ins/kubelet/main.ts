@@ -233,10 +233,9 @@ async function main(): Promise<void> {
           ...node,
           status: { ...node.status, ...status, nodeInfo },
         });
-        if (ready && !wasReady) {
-          log(`Node ${nodeName} is Ready`);
-          startPods();
-        }
+        if (ready && !wasReady) log(`Node ${nodeName} is Ready`);
+        // a restarted kubelet finds its Node Ready already and must still run its pods
+        if (ready) startPods();
       }
       for (const p of staticPods.pods()) {
         const mirror = mirrorPod(p, nodeName, internalIp);

@@ -1,5 +1,5 @@
-import type { Fields, ListOf } from '../kubeadm/config/fields.js';
 import type { KubeVersion } from '../kube-version.js';
+import type { Fields, ListOf } from '../kubeadm/config/fields.js';
 
 // The fields of k0s's ClusterConfig (k0s.k0sproject.io/v1beta1) of k0s v1.28-v1.30, as the tree the
 // shared field validation walks (reference distributions/k0s.md §7): k0s parses the file strictly, so a

@@ -4,10 +4,10 @@ import { fieldLines, formatPath } from '../../clusterfile/positions.js';
 import { InputError } from '../../util/errors.js';
 import { isMapping, type Mapping } from '../../util/mapping.js';
 import { documentValue } from '../../util/yaml-value.js';
+import type { KubeVersion } from '../kube-version.js';
 import { mergeObjects } from '../kubeadm/config/merge.js';
 import { whereIs } from '../kubeadm/config/sources.js';
 import { problems } from '../kubeadm/config/validate.js';
-import type { KubeVersion } from '../kube-version.js';
 import type { ClusterHost, PrepareContext } from '../types.js';
 import { clusterConfigFields, ignoredFields } from './config-fields.js';
 

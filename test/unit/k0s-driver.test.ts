@@ -179,10 +179,7 @@ test('delete: drain and delete through a staying controller, etcd leave by peer 
     ['10.0.0.2 remove-node-10.0.0.1', '10.0.0.2 leave-etcd-10.0.0.1', '10.0.0.1 reset'],
   );
   assert.ok(del.every((s) => s.always));
-  assert.match(
-    allText(del[0]!),
-    /k0s kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache drain "\$name"/,
-  );
+  assert.match(allText(del[0]!), /k0s kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache drain "\$name"/);
   assert.match(
     allText(del[1]!),
     /k0s etcd member-list \| grep -qF '"https:\/\/10\.0\.0\.1:2380"'; then \/usr\/local\/bin\/k0s etcd leave --peer-address=10\.0\.0\.1; else/,

@@ -120,7 +120,9 @@ export async function withClusterLock<T>(
     }
     throw err;
   }
-  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid} ${new Date().toISOString()}\n`);
+  await writeFile(lockOwnerFile(lockPath), `${hostname()} ${process.pid} ${new Date().toISOString()}\n`, {
+    mode: 0o600,
+  });
   try {
     return await fn();
   } finally {

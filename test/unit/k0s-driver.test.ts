@@ -76,7 +76,15 @@ test('joins: fresh tokens from the first controller as always-step outputs, in a
     mode: 0o600,
   });
   const text = allText(join);
-  assert.match(text, /trap 'rm -f \/etc\/k0s\/join-token' EXIT/);
+  const first = join.commands?.[0] ?? '';
+  assert.ok(
+    first.startsWith("trap 'rm -f /etc/k0s/join-token' EXIT\n"),
+    'the token goes however the join ends',
+  );
+  assert.ok(
+    first.includes('install -m 0755') && first.includes('--token-file'),
+    'the whole join is under it',
+  );
   assert.match(
     text,
     /k0s install controller --config=\/etc\/k0s\/k0s\.yaml --enable-worker --token-file=\/etc\/k0s\/join-token --force/,

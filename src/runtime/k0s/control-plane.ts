@@ -11,11 +11,11 @@ import {
   type K0sContext,
   master0,
   registryNameCommand,
-  removeTokenOnExit,
   secretsOf,
   stagedConfig,
   waitSeconds,
   waitUntil,
+  withTokenRemoved,
 } from './host-setup.js';
 import { k0sRegistryFiles } from './registries.js';
 
@@ -130,11 +130,11 @@ function joinControllerStep(ctx: K0sContext, host: ClusterHost): HostStep {
       { path: tokenFile, content: joinToken(ctx, 'controller'), mode: 0o600 },
     ],
     commands: [
-      registryNameCommand(ctx),
-      setHostsEntry(host.ip, ctx.apiServerDomain),
-      ...installBinaryCommands(ctx.rootfsDir),
-      `${removeTokenOnExit}
-${configSwapCommand}
+      withTokenRemoved([
+        registryNameCommand(ctx),
+        setHostsEntry(host.ip, ctx.apiServerDomain),
+        ...installBinaryCommands(ctx.rootfsDir),
+        `${configSwapCommand}
 if ${joined}; then
 echo "${host.ip} is an etcd member already; it is not joined again"
 ${runningOrStarted(`${k0sBin} install controller ${installFlags(ctx, false)}`)}
@@ -145,6 +145,7 @@ ${waitUntil(joined, `${host.ip}: k0s did not join etcd through ${m0.ip} within $
 # joined: the service no longer names the token, which is removed
 ${k0sBin} install controller ${installFlags(ctx, false)}
 fi`,
+      ]),
       ...apiUpCommands(ctx, host),
     ],
     secrets: secretsOf(ctx),

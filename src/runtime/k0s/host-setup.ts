@@ -48,8 +48,13 @@ export function kubectl(ctx: Pick<K0sContext, 'rootfsDir'>): string {
   return `${k0sBin} kubectl --cache-dir ${shellQuote(`${clusterDirOf(ctx.rootfsDir)}/kube-cache`)}`;
 }
 
-/** Removes the join token however the step ends: it is never left on the host. */
-export const removeTokenOnExit = `trap 'rm -f ${tokenFile}' EXIT`;
+/**
+ * `lines` as one command that removes the join token however it ends, so that a failure of any of them
+ * (the binary missing, a join timing out) leaves no token on the host.
+ */
+export function withTokenRemoved(lines: string[]): string {
+  return [`trap 'rm -f ${tokenFile}' EXIT`, ...lines].join('\n');
+}
 
 export function secretsOf(ctx: K0sContext): string[] {
   return mirrorSecrets(ctx.registry);

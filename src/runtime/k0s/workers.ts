@@ -9,10 +9,10 @@ import {
   type K0sContext,
   master0,
   registryNameCommand,
-  removeTokenOnExit,
   secretsOf,
   waitSeconds,
   waitUntil,
+  withTokenRemoved,
 } from './host-setup.js';
 import { k0sRegistryFiles } from './registries.js';
 
@@ -52,11 +52,11 @@ function joinWorkerStep(ctx: K0sContext, host: ClusterHost): HostStep {
       { path: tokenFile, content: joinToken(ctx, 'worker'), mode: 0o600 },
     ],
     commands: [
-      registryNameCommand(ctx),
-      ...(nodeEndpointAction(ctx, host).commands ?? []),
-      ...installBinaryCommands(ctx.rootfsDir),
-      `${removeTokenOnExit}
-if ${joined}; then
+      withTokenRemoved([
+        registryNameCommand(ctx),
+        ...(nodeEndpointAction(ctx, host).commands ?? []),
+        ...installBinaryCommands(ctx.rootfsDir),
+        `if ${joined}; then
 echo "${host.ip} has joined already; it is not joined again"
 if ! ${k0sBin} status >/dev/null 2>&1; then ${installWorker(false)} && ${k0sBin} start; fi
 else
@@ -66,6 +66,7 @@ ${waitUntil(joined, `${host.ip}: the k0s worker wrote no ${kubeletConf} within $
 # joined: the service no longer names the token, which is removed
 ${installWorker(false)}
 fi`,
+      ]),
     ],
     secrets: secretsOf(ctx),
     failure: 'joining a k0s worker',

@@ -49,7 +49,8 @@ function checkName(name: string): void {
   }
 }
 
-function supervisorScript(layout: ServiceLayout): string {
+/** The supervisor script every berth service (and the k0s stand-in's, where no systemd runs) is run by. */
+export function supervisorScript(layout: ServiceLayout = defaultLayout): string {
   const p = servicePaths('x', layout);
   const dir = (f: string) => shellQuote(f.slice(0, f.lastIndexOf('/')));
   return `#!/bin/sh

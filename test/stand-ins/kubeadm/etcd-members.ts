@@ -14,15 +14,19 @@ export interface EtcdMember {
 export class EtcdClient {
   private readonly tls: { ca: string; cert: string; key: string };
 
+  /** `certDir` is kubeadm's pki dir (its healthcheck client); other stand-ins pass their PEMs. */
   constructor(
     private readonly endpoints: string[],
-    certDir: string,
+    certDir: string | { ca: string; cert: string; key: string },
   ) {
-    this.tls = {
-      ca: readFileSync(join(certDir, 'etcd', 'ca.crt'), 'utf8'),
-      cert: readFileSync(join(certDir, 'etcd', 'healthcheck-client.crt'), 'utf8'),
-      key: readFileSync(join(certDir, 'etcd', 'healthcheck-client.key'), 'utf8'),
-    };
+    this.tls =
+      typeof certDir === 'string'
+        ? {
+            ca: readFileSync(join(certDir, 'etcd', 'ca.crt'), 'utf8'),
+            cert: readFileSync(join(certDir, 'etcd', 'healthcheck-client.crt'), 'utf8'),
+            key: readFileSync(join(certDir, 'etcd', 'healthcheck-client.key'), 'utf8'),
+          }
+        : certDir;
   }
 
   /** One call to the first endpoint that answers. */

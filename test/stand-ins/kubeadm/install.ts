@@ -6,13 +6,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleStandIn } from '../k3s/install.js';
 
-function executable(bundle: string, env: Record<string, string>): string {
+/** A bundle as one executable node file: `env` set unless the environment has it, then `header` lines. */
+export function executable(bundle: string, env: Record<string, string>, header: string[] = []): string {
   const setEnv = Object.entries(env)
     .map(([k, v]) => `process.env.${k} ??= ${JSON.stringify(v)};`)
     .join('\n');
   // the shebang makes the file an ES module without a .mjs name or a package.json beside it
-  const [header, ...rest] = bundle.split('\n\n');
-  return `#!${process.execPath} --experimental-default-type=module\n${header}\n${setEnv}\n\n${rest.join('\n\n')}`;
+  const [imports, ...rest] = bundle.split('\n\n');
+  return `#!${process.execPath} --experimental-default-type=module\n${imports}\n${[setEnv, ...header].join('\n')}\n\n${rest.join('\n\n')}`;
 }
 
 /**

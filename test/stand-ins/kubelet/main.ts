@@ -141,7 +141,8 @@ async function main(): Promise<void> {
     'unix:///var/run/containerd/containerd.sock'
   ).replace(/^unix:\/\//, '');
   const sandboxImage = str(v, 'pod-infra-container-image') ?? 'registry.k8s.io/pause:3.9';
-  const staticPods = new StaticPods(config.staticPodPath ?? '/etc/kubernetes/manifests', log);
+  // without staticPodPath (k0s's kubelet config) the kubelet runs no static pods, as the real one
+  const staticPods = new StaticPods(config.staticPodPath ?? '', log);
   staticPods.start();
   const stop = async () => {
     await staticPods.stop();
@@ -175,6 +176,15 @@ async function main(): Promise<void> {
   const client = KubeClient.fromFile(kubeconfig);
   const internalIp = str(v, 'node-ip') ?? detectNodeIp();
   const taints = (str(v, 'register-with-taints') ?? '').split(',').filter(Boolean).map(parseTaint);
+  const labels = Object.fromEntries(
+    (str(v, 'node-labels') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((kv) => [
+        kv.slice(0, kv.indexOf('=') < 0 ? kv.length : kv.indexOf('=')),
+        kv.slice(kv.indexOf('=') + 1),
+      ]),
+  );
   let ready = false;
   const mirrorRefused = new Set<string>();
   let podsStarted = false;
@@ -203,7 +213,7 @@ async function main(): Promise<void> {
       const path = `/api/v1/nodes/${nodeName}`;
       const node = await client.get(path);
       if (!node) {
-        await client.call('POST', '/api/v1/nodes', kubeletNode(nodeName, internalIp, taints, ready));
+        await client.call('POST', '/api/v1/nodes', kubeletNode(nodeName, internalIp, taints, ready, labels));
         log(`Successfully registered node ${nodeName}`);
         if (ready) startPods();
       } else {

@@ -13,6 +13,7 @@ export function kubeletNode(
   internalIp: string,
   taints: KubeObject[],
   ready: boolean,
+  labels: Record<string, string> = {},
 ): KubeObject {
   const now = new Date();
   const conditions = nodeConditions(now).map((c) =>
@@ -43,6 +44,7 @@ export function kubeletNode(
         'kubernetes.io/arch': goArch(),
         'kubernetes.io/hostname': name,
         'kubernetes.io/os': 'linux',
+        ...labels,
       },
       annotations: {
         'kubeadm.alpha.kubernetes.io/cri-socket': 'unix:///var/run/containerd/containerd.sock',

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
 import type { HostAction } from '../../src/host/action.js';
@@ -9,7 +12,7 @@ import { fillOutputs, outputRefs, stepOutput } from '../../src/runtime/step-outp
 import type { HostStep } from '../../src/runtime/types.js';
 import { InputError } from '../../src/util/errors.js';
 import { k0sBase, k0sCtx } from '../helpers/k0s-context.js';
-import { shSyntax } from '../helpers/run-local.js';
+import { sh, shSyntax } from '../helpers/run-local.js';
 
 const allText = (a: HostAction) =>
   [...(a.commands ?? []), ...(a.files ?? []).map((f) => f.content)].join('\n');
@@ -261,4 +264,49 @@ kind: Config
 `;
   assert.equal(parse(k.rewrite(admin)).clusters[0].cluster.server, 'https://10.0.0.1:6443');
   assert.throws(() => k.rewrite('kind: Config\n'), /k0s kubeconfig admin on 10\.0\.0\.1 names no cluster/);
+});
+
+test("reset puts back the account files k0s's users changed, unless something else changed them", (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'berth-k0s-accounts-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const at = (command: string) => command.replaceAll('/etc/', `${root}/etc/`);
+  const ctx = k0sCtx(1, 0);
+  const save = (k0sRuntime.init(ctx)[0]?.commands ?? []).find((c) => c.includes('k0s-accounts'));
+  const restore = (k0sRuntime.reset(ctx, ctx.masters[0]!).commands ?? []).find((c) =>
+    c.includes('k0s-accounts'),
+  );
+  assert.ok(save && restore);
+  const etc = join(root, 'etc');
+  const passwd =
+    'root:x:0:0::/root:/bin/sh\netcd:x:100:101::/var/lib/etcd:/usr/sbin/nologin\nbin:x:2:2::/bin:/usr/sbin/nologin\n';
+  const write = (files: Record<string, string>) => {
+    mkdirSync(etc, { recursive: true });
+    for (const [f, c] of Object.entries(files)) writeFileSync(join(etc, f), c);
+  };
+  const original = {
+    passwd,
+    'passwd-': 'root:x:0:0::/root:/bin/sh\n',
+    group: 'root:x:0:\netcd:x:101:\n',
+    shadow: 'root:*::\netcd:*::\n',
+    gshadow: 'root:*::\n',
+  };
+  write(original);
+  sh(at(save));
+  // k0s install adds its accounts, k0s reset deletes them all (the etcd that was there too), userdel keeps backups
+  write({
+    passwd: 'root:x:0:0::/root:/bin/sh\nbin:x:2:2::/bin:/usr/sbin/nologin\n',
+    'passwd-': passwd,
+    group: 'root:x:0:\n',
+    shadow: 'root:*::\n',
+  });
+  sh(at(restore));
+  for (const [f, c] of Object.entries(original))
+    assert.equal(readFileSync(join(etc, f), 'utf8'), c, `/etc/${f} as before`);
+  assert.equal(sh(`[ -e ${root}/etc/berth/k0s-accounts ] && echo kept || echo gone`).trim(), 'gone');
+
+  sh(at(save));
+  write({ passwd: `${passwd}alice:x:1000:1000::/home/alice:/bin/sh\n` });
+  const said = sh(at(restore));
+  assert.match(said, /\/etc\/passwd changed since k0s was installed/);
+  assert.match(readFileSync(join(etc, 'passwd'), 'utf8'), /alice/, 'a change of someone else is kept');
 });

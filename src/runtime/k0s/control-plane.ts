@@ -11,6 +11,7 @@ import {
   type K0sContext,
   master0,
   registryNameCommand,
+  saveAccountsCommand,
   secretsOf,
   stagedConfig,
   waitSeconds,
@@ -86,6 +87,7 @@ export function initSteps(ctx: K0sContext): HostStep[] {
         registryNameCommand(ctx),
         setHostsEntry(m0.ip, ctx.apiServerDomain),
         ...installBinaryCommands(ctx.rootfsDir),
+        saveAccountsCommand,
         `${configSwapCommand}
 ${runningOrStarted(`${k0sBin} install controller ${installFlags(ctx, false)}`)}`,
         ...apiUpCommands(ctx, m0),
@@ -134,6 +136,7 @@ function joinControllerStep(ctx: K0sContext, host: ClusterHost): HostStep {
         registryNameCommand(ctx),
         setHostsEntry(host.ip, ctx.apiServerDomain),
         ...installBinaryCommands(ctx.rootfsDir),
+        saveAccountsCommand,
         `${configSwapCommand}
 if ${joined}; then
 echo "${host.ip} is an etcd member already; it is not joined again"

@@ -64,3 +64,16 @@ export function secretsOf(ctx: K0sContext): string[] {
 export function waitUntil(test: string, failure: string): string {
   return `i=0; until ${test}; do i=$((i + 1)); if [ $i -ge ${waitSeconds} ]; then echo ${shellQuote(failure)} >&2; exit 1; fi; sleep 1; done`;
 }
+
+/** The system accounts `k0s install controller` makes and `k0s reset` deletes (spec.installConfig.users defaults). */
+export const k0sAccounts = ['etcd', 'kube-apiserver', 'konnectivity-server', 'kube-scheduler'];
+export const accountFiles = ['passwd', 'group', 'shadow', 'gshadow'];
+/** Copies of the account files (and their `-` backups) from before k0s first ran on the host. */
+export const savedAccountsDir = '/etc/berth/k0s-accounts';
+
+/**
+ * Keeps the account files as they were before k0s's first install on this host: `k0s reset` deletes its
+ * accounts even where one existed before (a Debian etcd package's `etcd`), and userdel rewrites the `-`
+ * backups, so reset puts these copies back when nothing else changed the files meanwhile.
+ */
+export const saveAccountsCommand = `if [ ! -d ${savedAccountsDir} ]; then mkdir -p ${savedAccountsDir} && for f in ${accountFiles.join(' ')}; do for s in '' -; do if [ -e "/etc/$f$s" ]; then cp -p "/etc/$f$s" ${savedAccountsDir}/; fi; done; done; fi`;

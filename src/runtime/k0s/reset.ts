@@ -6,6 +6,7 @@ import { removeService } from '../../host/services.js';
 import type { RuntimeContext } from '../types.js';
 import { controllerService } from './control-plane.js';
 import { createdRecord, dataDir, etcDir, k0sBin, runDir } from './host-paths.js';
+import { accountFiles, k0sAccounts, savedAccountsDir } from './host-setup.js';
 import { workerService } from './workers.js';
 
 // Undoing a k0s host: `k0s stop` and `k0s reset` (containers, services, the data and run directories, its
@@ -25,6 +26,28 @@ export const k0sResetPaths = [
   '/etc/cni/net.d/calico-kubeconfig',
 ];
 
+/**
+ * After k0s reset: each account file back as it was before k0s's first install, when the only lines that
+ * differ are those of k0s's accounts (anything else changed it meanwhile, and it is left alone).
+ */
+function restoreAccountsCommand(): string {
+  const d = savedAccountsDir;
+  return `if [ -d ${d} ]; then
+re='^(${k0sAccounts.join('|')}):'
+for f in ${accountFiles.join(' ')}; do
+if [ -f "${d}/$f" ] && [ -f "/etc/$f" ]; then
+if [ "$(grep -Ev "$re" "/etc/$f")" = "$(grep -Ev "$re" "${d}/$f")" ]; then
+cp -p "${d}/$f" "/etc/$f"
+if [ -e "${d}/$f-" ]; then cp -p "${d}/$f-" "/etc/$f-"; else rm -f "/etc/$f-"; fi
+else
+echo "/etc/$f changed since k0s was installed; its k0s accounts are left as k0s reset left them"
+fi
+fi
+done
+rm -rf ${d}
+fi`;
+}
+
 export function resetAction(ctx: Pick<RuntimeContext, 'apiServerDomain' | 'registry'>): HostAction {
   return {
     description: 'remove k0s and everything it made',
@@ -38,6 +61,7 @@ export function resetAction(ctx: Pick<RuntimeContext, 'apiServerDomain' | 'regis
       removeCniLinks(),
       'ip link delete kube-bridge 2>/dev/null || :',
       ...removeKubeIptables(),
+      restoreAccountsCommand(),
       `rm -rf ${k0sResetPaths.join(' ')}`,
       removeRemembered(createdRecord),
       removeHostsEntries(ctx.apiServerDomain),

@@ -1,8 +1,9 @@
 // A k0s cluster from the example k0s image on four sandbox hosts, through the real CLI, one cluster for
 // every case: 1 controller + 1 worker, a worker added (all Ready as real kubectl sees them), a pod on a
-// worker pulling registry.k8s.io/pause:3.9 through k0s's containerd drop-in, a controller added (a second
-// etcd member, node-local load balancing on), the worker and the controller deleted (the Node and the etcd
-// member gone, the hosts as they were before), then reset leaving every host as it was.
+// worker pulling registry.k8s.io/pause:3.9 through k0s's containerd drop-in, the worker deleted, two
+// controllers added (three etcd members, node-local load balancing on), one of them stopped (the API and
+// the worker carry on), both deleted (Nodes and etcd members gone, the hosts as they were before), then
+// reset leaving every host as it was.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -30,7 +31,7 @@ function etcdPeers(setup: Parameters<typeof mustSsh>[0], h: Parameters<typeof mu
   return Object.values(out.members).sort();
 }
 
-test('k0s cluster: workers and a controller added and deleted, a pull through the mirror, reset', {
+test('k0s cluster: a worker and controllers added and deleted, one stopped, a pull through the mirror, reset', {
   skip,
 }, async (t) => {
   const cluster = 't-k0s-cl';
@@ -95,29 +96,52 @@ spec:
   ).trim();
   assert.ok(imageId.endsWith(stored), `the pod runs ${imageId}, the cluster registry holds ${stored}`);
 
-  const addMaster = await berthOk(['add', '--masters', h3.ip, '--cluster', cluster], 600_000);
-  console.log(`add (a controller) took ${(addMaster.ms / 1000).toFixed(1)} s`);
+  const delNode = await berthOk(['delete', '--nodes', h2.ip, '--cluster', cluster], 300_000);
+  console.log(`delete (a worker) took ${(delNode.ms / 1000).toFixed(1)} s`);
+  assert.deepEqual(
+    kubectlNodes(kubeconfig)
+      .map((n) => n.ip)
+      .sort(),
+    [h0.ip, h1.ip].sort(),
+    'the deleted worker has no Node any more',
+  );
+  await assertHostAsBefore(setup, h2, before.get(h2.ip) as HostSnapshot);
+
+  const addMasters = await berthOk(['add', '--masters', `${h2.ip},${h3.ip}`, '--cluster', cluster], 600_000);
+  console.log(`add (2 controllers) took ${(addMasters.ms / 1000).toFixed(1)} s`);
   assertReadyNodes(kubeconfig, [h0.ip, h1.ip, h2.ip, h3.ip]);
-  assert.deepEqual(etcdPeers(setup, h0), [`https://${h0.ip}:2380`, `https://${h3.ip}:2380`].sort());
-  for (const h of [h0, h3])
+  const peers = (...hs: (typeof sb.hosts)[0][]) => hs.map((h) => `https://${h.ip}:2380`).sort();
+  assert.deepEqual(etcdPeers(setup, h0), peers(h0, h2, h3));
+  for (const h of [h0, h2, h3])
     assert.match(
       mustSsh(setup, h, 'cat /etc/k0s/k0s.yaml'),
       /nodeLocalLoadBalancing:\n\s+enabled: true/,
       `${h.ip} runs with node-local load balancing`,
     );
 
-  const delNode = await berthOk(['delete', '--nodes', h2.ip, '--cluster', cluster], 300_000);
-  console.log(`delete (a worker) took ${(delNode.ms / 1000).toFixed(1)} s`);
-  const delMaster = await berthOk(['delete', '--masters', h3.ip, '--cluster', cluster], 300_000);
-  console.log(`delete (a controller) took ${(delMaster.ms / 1000).toFixed(1)} s`);
+  // one controller of three stopped: etcd keeps its quorum, the API and the worker carry on
+  mustSsh(setup, h3, '/usr/local/bin/k0s stop');
+  assert.deepEqual(etcdPeers(setup, h0), peers(h0, h2, h3));
+  assert.equal(kubectl(kubeconfig, ['get', '--raw=/readyz']).trim(), 'ok');
+  assert.ok(
+    kubectlNodes(kubeconfig).some((n) => n.ip === h1.ip && n.ready),
+    'the worker stays Ready with a controller stopped',
+  );
+
+  // the stopped controller and another one deleted: their etcd members leave through the first
+  const delMasters = await berthOk(
+    ['delete', '--masters', `${h3.ip},${h2.ip}`, '--cluster', cluster],
+    300_000,
+  );
+  console.log(`delete (2 controllers, one stopped) took ${(delMasters.ms / 1000).toFixed(1)} s`);
   assert.deepEqual(
     kubectlNodes(kubeconfig)
       .map((n) => n.ip)
       .sort(),
     [h0.ip, h1.ip].sort(),
-    'the deleted hosts have no Node any more',
+    'the deleted controllers have no Node any more',
   );
-  assert.deepEqual(etcdPeers(setup, h0), [`https://${h0.ip}:2380`], "the controller's etcd member left");
+  assert.deepEqual(etcdPeers(setup, h0), peers(h0), "the controllers' etcd members left");
   for (const h of [h2, h3]) await assertHostAsBefore(setup, h, before.get(h.ip) as HostSnapshot);
 
   await berthOk(['reset', '--cluster', cluster], 300_000);

@@ -12,6 +12,7 @@ import { fillOutputs, outputRefs, stepOutput } from '../../src/runtime/step-outp
 import type { HostStep } from '../../src/runtime/types.js';
 import { InputError } from '../../src/util/errors.js';
 import { k0sBase, k0sCtx } from '../helpers/k0s-context.js';
+import { clusterfileDocs } from '../helpers/kubeadm-config-input.js';
 import { sh, shSyntax } from '../helpers/run-local.js';
 
 const allText = (a: HostAction) =>
@@ -151,15 +152,25 @@ test('several controllers: node-local load balancing on, kept on when controller
   );
 });
 
-test('a controller whose k0s.yaml changed is restarted with it; the set of controllers is in the inputs', () => {
+test('a controller whose k0s.yaml changed in what it serves is restarted; other controllers coming do not', () => {
   const two = k0sCtx(2, 0);
   const three = k0sCtx(3, 0);
   const a = step(k0sRuntime.init(two), '10.0.0.1', 'init');
   const b = step(k0sRuntime.init(three), '10.0.0.1', 'init');
+  assert.deepEqual(a.inputs, b.inputs, 'a third controller restarts neither of the first two');
+  assert.ok(allText(b).includes('10.0.0.3'), 'though the file written names it');
+  const one = step(k0sRuntime.init(k0sCtx(1, 0)), '10.0.0.1', 'init');
+  assert.notDeepEqual(one.inputs, a.inputs, 'node-local load balancing turned on restarts the first');
+  const custom = {
+    ...two,
+    distributionConfig: clusterfileDocs(
+      'apiVersion: k0s.k0sproject.io/v1beta1\nkind: ClusterConfig\nspec:\n  network: { podCIDR: 10.50.0.0/16 }\n',
+    ),
+  };
   assert.notDeepEqual(
+    step(k0sRuntime.init(custom), '10.0.0.1', 'init').inputs,
     a.inputs,
-    b.inputs,
-    'a new controller re-writes the others, whose certificates name it',
+    'a ClusterConfig does',
   );
   assert.match(
     allText(a),

@@ -24,8 +24,8 @@ import { k0sRegistryFiles } from './registries.js';
 // joined with a controller token that the first one makes when a join is still to do (each adds an etcd
 // member, so the engine runs them one at a time). Every controller also runs a worker, since berth waits
 // for every host as a Ready node; it carries the control-plane taint unless the cluster has no other
-// nodes. A controller whose k0s.yaml changed (a Clusterfile ClusterConfig, or the controllers, which its
-// API certificate names) is restarted with it.
+// nodes. A controller whose k0s.yaml changed in what it serves (a Clusterfile ClusterConfig, node-local
+// load balancing turned on) is restarted with it.
 
 /** The service `k0s install controller` writes. */
 export const controllerService = 'k0scontroller';
@@ -54,9 +54,15 @@ function apiUpCommands(ctx: K0sContext, host: ClusterHost): string[] {
   ];
 }
 
-/** What decides whether a done controller step runs again: its config (not the token, nor the version). */
-function controllerInputs(ctx: K0sContext, host: ClusterHost, config: string) {
-  return { k0sController: host.ip, config, registry: registryAddress(ctx.registry) };
+/**
+ * What decides whether a done controller step runs again (and restarts k0s with the new file): its config
+ * as far as this controller serves it. The other controllers' names in spec.api.sans are left out, since
+ * its certificate needs only its own, so controllers coming and going restart no one; the token and the
+ * version (upgrade's business) are left out too.
+ */
+function controllerInputs(ctx: K0sContext, host: ClusterHost) {
+  const own = controllerConfig({ ...ctx, masters: [host] }, host, ctx.state.nodeLocalBalancing);
+  return { k0sController: host.ip, config: own, registry: registryAddress(ctx.registry) };
 }
 
 function controllerFiles(ctx: K0sContext, config: string) {
@@ -81,7 +87,7 @@ export function initSteps(ctx: K0sContext): HostStep[] {
       host: m0.ip,
       id: 'init',
       description: `install and start the first k0s controller on ${m0.ip}`,
-      inputs: controllerInputs(ctx, m0, config),
+      inputs: controllerInputs(ctx, m0),
       files: controllerFiles(ctx, config),
       commands: [
         registryNameCommand(ctx),
@@ -126,7 +132,7 @@ function joinControllerStep(ctx: K0sContext, host: ClusterHost): HostStep {
     host: host.ip,
     id: 'join',
     description: `join k0s controller ${host.ip} through ${m0.ip}`,
-    inputs: controllerInputs(ctx, host, config),
+    inputs: controllerInputs(ctx, host),
     files: [
       ...controllerFiles(ctx, config),
       { path: tokenFile, content: joinToken(ctx, 'controller'), mode: 0o600 },

@@ -28,12 +28,21 @@ export function berthResetAction(c: PlannedCluster): HostAction {
   };
 }
 
+/** The driver's reset of `host`, described with the paths it removes. */
+export function driverResetAction(c: PlannedCluster, host: ResolvedHost): HostAction {
+  const driver = c.runtime.reset(c.runtimeCtx, clusterHost(c.facts, host));
+  return {
+    ...driver,
+    description: `reset ${host.ip} (${c.runtime.name} removes ${c.runtime.defaults.resetPaths.join(' ')})`,
+  };
+}
+
 /** Everything that returns `host` to how it was before berth: the driver's reset, then berth's. */
 export function resetHostAction(c: PlannedCluster, host: ResolvedHost): HostAction {
-  const driver = c.runtime.reset(c.runtimeCtx, clusterHost(c.facts, host));
+  const driver = driverResetAction(c, host);
   const own = berthResetAction(c);
   return {
-    description: `reset ${host.ip} (${c.runtime.name} removes ${c.runtime.defaults.resetPaths.join(' ')})`,
+    description: driver.description,
     files: driver.files,
     commands: [...(driver.commands ?? []), ...(own.commands ?? [])],
     secrets: driver.secrets,

@@ -7,7 +7,7 @@ import type { ClusterOptions } from './apply-cluster.js';
 import type { PreparedImages } from './cluster-images.js';
 import { runPhases } from './engine.js';
 import { gatherFacts } from './facts.js';
-import { resetHostAction } from './host-reset.js';
+import { berthResetAction, driverResetAction } from './host-reset.js';
 import { sshRunner } from './host-run.js';
 import { Journal } from './journal.js';
 import type { ChangePhase } from './phase.js';
@@ -21,8 +21,8 @@ import {
   withClusterLock,
 } from './state.js';
 
-// reset: returns every host of an applied cluster to how it was before berth (the images' clean hook, the
-// driver's reset, berth's own pieces), then forgets the cluster locally. The driver and env come from what
+// reset: returns every host of an applied cluster to how it was before berth (the driver's reset, the
+// images' clean hook, berth's own pieces), then forgets the cluster locally. The driver and env come from what
 // the last apply recorded in the Clusterfile's status, so reset works without the images in the store.
 
 type Mounts = NonNullable<NonNullable<Cluster['status']>['mounts']>;
@@ -58,15 +58,34 @@ function recordedImages(
   };
 }
 
-const resetHosts: ChangePhase = {
-  title: 'reset every host',
+// The distribution's reset comes before the clean hook, as in the images' own tooling: an image's clean
+// script may remove the distribution's binaries (kubeadm, k3s) that its reset still needs.
+const resetDistribution: ChangePhase = {
+  title: 'reset the distribution on every host',
   plan: (c) => ({
     order: 'parallel',
-    steps: c.hosts.map((h) => ({ host: h.ip, id: 'reset', always: true, ...resetHostAction(c, h) })),
+    steps: c.hosts.map((h) => ({
+      host: h.ip,
+      id: 'reset-runtime',
+      always: true,
+      ...driverResetAction(c, h),
+    })),
   }),
 };
 
-const resetPhases = [hookPhase('clean', 'run the clean hook', (c) => c.hosts, { undoing: true }), resetHosts];
+const removeBerthPieces: ChangePhase = {
+  title: "remove berth's registry, mirrors and files from every host",
+  plan: (c) => ({
+    order: 'parallel',
+    steps: c.hosts.map((h) => ({ host: h.ip, id: 'reset', always: true, ...berthResetAction(c) })),
+  }),
+};
+
+const resetPhases = [
+  resetDistribution,
+  hookPhase('clean', 'run the clean hook', (c) => c.hosts, { undoing: true }),
+  removeBerthPieces,
+];
 
 export async function resetCluster(name: string, options: ClusterOptions = {}): Promise<void> {
   await withClusterLock(name, async () => {

@@ -154,10 +154,10 @@ export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOp
       if (err) return reject(err);
       outLines.end();
       errLines.end();
-      // no exit status: the connection dropped (link down, host rebooted), the host is out of reach
-      if (exit.code === undefined && !opts.allowFailure)
-        return reject(new ConnectionLostError(run.label, shown));
-      const result = { code: exit.code ?? 255, stdout: stdout.text(), stderr: stderr.text() };
+      // no exit status: the connection dropped (link down, host rebooted), the host is out of reach;
+      // that is no exit of the command, so allowFailure does not make it a result
+      if (exit.code === undefined) return reject(new ConnectionLostError(run.label, shown));
+      const result = { code: exit.code, stdout: stdout.text(), stderr: stderr.text() };
       if (result.code !== 0 && !opts.allowFailure) {
         const why = lastErrLine || 'no error output';
         return reject(

@@ -8,7 +8,7 @@ import { startLoopbackSshd } from '../helpers/loopback-sshd.js';
 import { runBerth } from '../helpers/run-berth.js';
 
 // exec and scp against a real sshd on 127.0.0.1 exit with README's codes: 5 for a refused login or an
-// unreachable host (as apply), 6 for a changed host key, 10 past --timeout, 7 for a failed command, and
+// unreachable host (as apply) or a connection lost under a command, 6 for a changed host key, 10 past --timeout, 7 for a failed command, and
 // the code of the failure nearest to this machine when hosts fail in different ways.
 
 async function closedPort(): Promise<number> {
@@ -39,6 +39,13 @@ test('exec and scp exit codes from a real berth process against a loopback sshd'
     ['exec', '--hosts', host, ...key, '--timeout', '1', '--', 'sleep 5'],
     10,
     /still running after 1 s/,
+  );
+  // the session's sshd killed under the command: the connection ends with no exit status, which is a
+  // lost connection (5), not a failed command (7)
+  await expect(
+    ['exec', '--hosts', host, ...key, '--', 'kill -9 $(ps -o ppid= -p $$)'],
+    5,
+    /connection .*lost|lost .*connection/i,
   );
   const unreachable = `127.0.0.1:${await closedPort()}`;
   await expect(['exec', '--hosts', `${host},${unreachable}`, ...key, '--', 'false'], 5, /connection refused/);

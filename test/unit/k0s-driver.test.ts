@@ -283,6 +283,11 @@ test("reset puts back the account files k0s's users changed, unless something el
   const at = (command: string) => command.replaceAll('/etc/', `${root}/etc/`);
   const ctx = k0sCtx(1, 0);
   const save = (k0sRuntime.init(ctx)[0]?.commands ?? []).find((c) => c.includes('k0s-accounts'));
+  const worker = k0sCtx(1, 1);
+  assert.ok(
+    k0sRuntime.joinNodes(worker, worker.nodes)[1]?.commands?.[0]?.includes(save ?? '-'),
+    'k0s reset deletes the accounts on a worker too, so a worker saves them as well',
+  );
   const restore = (k0sRuntime.reset(ctx, ctx.masters[0]!).commands ?? []).find((c) =>
     c.includes('k0s-accounts'),
   );

@@ -25,7 +25,10 @@ export function installBinaryCommands(rootfsDir: string): string[] {
   const src = shellQuote(`${rootfsDir}/bin/k0s`);
   return [
     `[ -f ${src} ] || { echo "the cluster image has no bin/k0s (looked for ${src})" >&2; exit 1; }`,
-    ...['/etc/cni', '/opt/cni', '/var/lib/cni', k0sBin].map((p) => rememberIfAbsent(createdRecord, p)),
+    // /opt/containerd is the directory containerd's opt plugin makes at its first start
+    ...['/etc/cni', '/opt/cni', '/var/lib/cni', '/opt/containerd', k0sBin].map((p) =>
+      rememberIfAbsent(createdRecord, p),
+    ),
     `if ! cmp -s ${src} ${k0sBin}; then install -m 0755 ${src} ${k0sBin}.new && mv -f ${k0sBin}.new ${k0sBin}; fi`,
   ];
 }
@@ -65,7 +68,10 @@ export function waitUntil(test: string, failure: string): string {
   return `i=0; until ${test}; do i=$((i + 1)); if [ $i -ge ${waitSeconds} ]; then echo ${shellQuote(failure)} >&2; exit 1; fi; sleep 1; done`;
 }
 
-/** The system accounts `k0s install controller` makes and `k0s reset` deletes (spec.installConfig.users defaults). */
+/**
+ * The system accounts `k0s install controller` makes and `k0s reset` deletes on every host, controller or
+ * worker (spec.installConfig.users defaults).
+ */
 export const k0sAccounts = ['etcd', 'kube-apiserver', 'konnectivity-server', 'kube-scheduler'];
 export const accountFiles = ['passwd', 'group', 'shadow', 'gshadow'];
 /** Copies of the account files (and their `-` backups) from before k0s first ran on the host. */

@@ -9,6 +9,7 @@ import {
   type K0sContext,
   master0,
   registryNameCommand,
+  saveAccountsCommand,
   secretsOf,
   waitSeconds,
   waitUntil,
@@ -56,6 +57,7 @@ function joinWorkerStep(ctx: K0sContext, host: ClusterHost): HostStep {
         registryNameCommand(ctx),
         ...(nodeEndpointAction(ctx, host).commands ?? []),
         ...installBinaryCommands(ctx.rootfsDir),
+        saveAccountsCommand,
         `if ${joined}; then
 echo "${host.ip} has joined already; it is not joined again"
 if ! ${k0sBin} status >/dev/null 2>&1; then ${installWorker(false)} && ${k0sBin} start; fi

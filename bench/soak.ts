@@ -1,6 +1,6 @@
 // Soak: a node added to and deleted from a 1+5 sandbox cluster (a master, four nodes that stay, the one
-// that comes and goes) BENCH_SOAK_CYCLES times (100 by default), on the example k3s image (BENCH_SOAK_IMAGE
-// names another example runtime once there is one). After the first cycle and after the last, with the
+// that comes and goes) BENCH_SOAK_CYCLES times (100 by default), on the example image of the runtime
+// BENCH_SOAK_RUNTIME names (k3s by default, or kubeadm, whose hosts boot systemd). After the first cycle and after the last, with the
 // node deleted both times, it counts on each host: /etc/hosts lines, iptables rules (iptables-save in the
 // host's network namespace), processes and mounts; and here: berth's open file descriptors (add and
 // delete run in this process, so a leak accumulates across cycles), processes below this one, and the size
@@ -25,14 +25,17 @@ if (!Number.isInteger(cycles) || cycles < 2) throw new Error(`BENCH_SOAK_CYCLES=
 const home = mkdtempSync(join(tmpdir(), 'berth-bench-soak-'));
 process.env.BERTH_HOME = home;
 const { sandboxDown, sandboxUp } = await import('../src/sandbox/index.js');
-const { buildExampleImage } = await import('../examples/example-image.js');
+const { buildExampleImage, KUBEADM_EXAMPLE_VERSION } = await import('../examples/example-image.js');
 const { addHosts, deleteHosts } = await import('../src/apply/scale.js');
 const { setQuiet } = await import('../src/util/log.js');
 const { hostProcesses, iptablesRules, mustSsh } = await import('../test/helpers/cluster-e2e.js');
 const { runBerth } = await import('../test/helpers/run-berth.js');
 const { stateProblems } = await import('../test/chaos/state-files.js');
 
-const image = 'example/k3s:v1.28';
+const runtime = process.env.BENCH_SOAK_RUNTIME ?? 'k3s';
+if (runtime !== 'k3s' && runtime !== 'kubeadm')
+  throw new Error(`BENCH_SOAK_RUNTIME=${runtime}: give k3s or kubeadm`);
+const image = runtime === 'kubeadm' ? `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}` : 'example/k3s:v1.28';
 const cluster = 'soak';
 const sandbox = `bsoak-${process.pid}`;
 type Counts = Map<string, number>;
@@ -77,8 +80,13 @@ function descendants(pid: number): number {
 
 try {
   const started = Date.now();
-  await buildExampleImage({ tag: image, workDir: join(home, 'build') });
-  const sb = await sandboxUp({ name: sandbox, hosts: 6 });
+  await buildExampleImage({ tag: image, workDir: join(home, 'build'), distribution: runtime });
+  // kubeadm's example image checks for systemd, as the servers kubeadm is made for have it
+  const sb = await sandboxUp({
+    name: sandbox,
+    hosts: 6,
+    ...(runtime === 'kubeadm' ? { init: 'systemd' } : {}),
+  });
   const knownHosts = join(home, 'soak_known_hosts');
   writeFileSync(knownHosts, `${sb.hosts.map((h) => `${h.ip} ${h.hostKey}`).join('\n')}\n`);
   const on = { sb, knownHosts };
@@ -99,7 +107,7 @@ try {
     ]);
     if (run.code !== 0) throw new Error(`berth run exited ${run.code}:\n${run.stderr}`);
     console.log(
-      `image built, sandbox up and 1+${nodes.length} cluster applied in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      `${runtime}: image built, sandbox up and 1+${nodes.length} cluster applied in ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     setQuiet(true);
     const options = { concurrency: 20, readyTimeout: 300, appTimeout: 300 };

@@ -1,7 +1,10 @@
 // Node 20's test runner takes no globs, and its directory discovery would also pick up helper modules
 // under dist/test/, so the test files are listed here: every *.test.js below the given folders.
+// The tests (and the berth processes they start) get a TMPDIR of their own, removed when they end, so a
+// test that forgets a temp dir, or is killed before its cleanup, leaves nothing in the machine's /tmp.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 function collect(dir, out) {
@@ -17,9 +20,27 @@ const dirs = process.argv.slice(2);
 const files = dirs.flatMap((d) => collect(d, []));
 const only = process.env.BERTH_TEST_ONLY;
 const chosen = only ? files.filter((f) => f.includes(only)) : files;
+const testTmp = mkdtempSync(join(tmpdir(), 'berth-test-run-'));
+// Ctrl-C reaches the test process too; this one outlives it to remove the temp dir.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});
 const result = spawnSync(
   process.execPath,
   ['--test', '--test-concurrency=1', '--test-timeout=1200000', ...chosen],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } },
 );
+// A sandbox left up by a crashed test has its hosts' mounts below its BERTH_HOME: never delete through them.
+const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
+  .split('\n')
+  .map((line) => line.split(' ')[4] ?? '')
+  .filter((point) => point.startsWith(`${testTmp}/`));
+if (mounted.length > 0) {
+  console.log(`run-tests: ${testTmp} kept: ${mounted.length} mount(s) below it, first ${mounted[0]}`);
+  process.exit(result.status || 1);
+}
+const left = readdirSync(testTmp);
+if (left.length > 0)
+  console.log(
+    `run-tests: the tests left ${left.length} entr${left.length === 1 ? 'y' : 'ies'} in their TMPDIR (removed): ${left.slice(0, 10).join(' ')}${left.length > 10 ? ' …' : ''}`,
+  );
+rmSync(testTmp, { recursive: true, force: true });
 process.exit(result.status ?? 1);

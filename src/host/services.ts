@@ -244,6 +244,15 @@ export function stopService(name: string, layout: ServiceLayout = defaultLayout)
   return `if [ -d ${shellQuote(p.systemdMarker)} ]; then systemctl stop ${shellQuote(name)} 2>/dev/null || :; elif [ -f ${shellQuote(p.supervisor)} ]; then sh ${shellQuote(p.supervisor)} stop ${shellQuote(name)}; fi`;
 }
 
+/**
+ * What an init without systemd runs at boot so that berth's services come back, as systemd starts the
+ * units berth enabled: every service with a definition is started (one that fails is left to its log).
+ */
+export function startServicesAtBoot(layout: ServiceLayout = defaultLayout): string {
+  const p = servicePaths('x', layout);
+  return `if [ -f ${shellQuote(p.supervisor)} ]; then for f in ${shellQuote(p.servicesDir)}/*.run; do [ -f "$f" ] || continue; n=\${f##*/}; sh ${shellQuote(p.supervisor)} start "\${n%.run}" || :; done; fi`;
+}
+
 /** Exits 0 when the service is running. */
 export function serviceStatus(name: string, layout: ServiceLayout = defaultLayout): string {
   checkName(name);

@@ -58,6 +58,8 @@ export class ImageStore {
     root?: string,
     /** Stops blob writes; the process's Ctrl-C signal by default. */
     private readonly signal: AbortSignal = interruptSignal(),
+    /** The clock gc measures its grace period for fresh blobs on (tests move it on instead of waiting). */
+    private readonly now: () => number = Date.now,
   ) {
     this.root = root ?? berthPath('images');
   }
@@ -220,7 +222,7 @@ export class ImageStore {
     await this.init();
     const release = await this.lock();
     try {
-      const started = Date.now();
+      const started = this.now();
       const keep = new Set<string>();
       const index = await this.readIndex();
       for (const d of index.manifests) await this.mark(d, keep);

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { startServicesAtBoot } from '../host/services.js';
 import { EnvironmentError, TimeoutError } from '../util/errors.js';
 import { shellQuote as q } from '../util/shell.js';
 import { alive } from './processes.js';
@@ -90,9 +91,15 @@ cd "$R"
 pivot_root . mnt
 cd /
 umount -l /mnt
-${sd ? execSystemdLine : 'exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config </dev/null'}
+${sd ? execSystemdLine : `${sshdBootLines}exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config </dev/null`}
 `;
 }
+
+// With sshd as init, berth's services would stay down after a restart (host-faults.ts), where on a server
+// its init starts them again: the host's boot does what such an init does.
+const sshdBootLines = `# after a restart, berth's services come back as enabled services do
+${startServicesAtBoot()}
+`;
 
 // Without systemd, the host shares the machine's /dev and cgroup tree.
 const sshdMountsScript = `mount -t proc proc "$R/proc"

@@ -83,9 +83,14 @@ function start(args: string[], timeoutMs: number): Started {
   };
 }
 
-/** The last line berth printed that is not a step or phase line: its one-line failure. */
+/** The last line berth printed that is not a step or phase line (nor the hint after an internal error): its one-line failure. */
 function failureLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((l) => l.trim() && !l.startsWith('==> ') && !l.startsWith('  '));
+  const lines = stderr
+    .split('\n')
+    .filter(
+      (l) =>
+        l.trim() && !l.startsWith('==> ') && !l.startsWith('  ') && !l.includes('run again with --debug'),
+    );
   return lines.at(-1) ?? '';
 }
 

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { writeOciImage } from '../helpers/oci-fixture.js';
-import { freePort } from '../helpers/ports.js';
+import { onFreePort, PortInUseError, saysPortInUse } from '../helpers/ports.js';
 import { startRegistry, type TestRegistry } from '../helpers/test-registry.js';
 import { criImageStatus, criPullImage } from '../stand-ins/k3s/cri-client.js';
 import { writeK3sStandIn } from '../stand-ins/k3s/install.js';
@@ -149,22 +149,26 @@ function startStandIn(apiPort: number): StandIn {
   return { child, pid: child.pid, output: () => out, exited };
 }
 
-async function upAndRunning(k: StandIn): Promise<number> {
-  await waitFor('the stand-in to be up', 60_000, () => {
-    if (k.child.exitCode !== null) throw new Error(`k3s exited ${k.child.exitCode}:\n${k.output()}`);
-    return /k3s is up and running/.test(k.output()) ? true : undefined;
+/** The stand-in up and running on a free API port (another one when that port was taken), and its containerd. */
+function upAndRunning(): Promise<{ k: StandIn; ctd: number }> {
+  return onFreePort(async (apiPort) => {
+    const k = startStandIn(apiPort);
+    await waitFor('the stand-in to be up', 60_000, () => {
+      if (k.child.exitCode === null) return /k3s is up and running/.test(k.output()) ? true : undefined;
+      if (saysPortInUse(k.output()))
+        throw new PortInUseError(apiPort, k.output().trim().split('\n').pop() ?? '');
+      throw new Error(`k3s exited ${k.child.exitCode}:\n${k.output()}`);
+    });
+    const ctd = childContainerd(k.pid);
+    assert.ok(ctd, `containerd is a child of k3s:\n${k.output()}`);
+    pids.add(ctd);
+    return { k, ctd };
   });
-  const ctd = childContainerd(k.pid);
-  assert.ok(ctd, `containerd is a child of k3s:\n${k.output()}`);
-  pids.add(ctd);
-  return ctd;
 }
 
 const socketOf = (k: StandIn) => `/proc/${k.pid}/root/run/k3s/containerd/containerd.sock`;
 
 describe('k3s stand-in: embedded containerd and registries.yaml', { skip }, () => {
-  let apiPort = 0;
-
   before(async () => {
     await writeK3sStandIn(bin);
     registry = await startRegistry({ auth: { user, password } });
@@ -201,7 +205,6 @@ describe('k3s stand-in: embedded containerd and registries.yaml', { skip }, () =
         '',
       ].join('\n'),
     );
-    apiPort = await freePort();
   });
 
   after(async () => {
@@ -213,8 +216,7 @@ describe('k3s stand-in: embedded containerd and registries.yaml', { skip }, () =
   });
 
   test('pulls a mirrored image with registry auth through the CRI; exits with containerd; restarts it with k3s', async () => {
-    const first = startStandIn(apiPort);
-    const ctd = await upAndRunning(first);
+    const { k: first, ctd } = await upAndRunning();
     const out = first.output();
     assert.match(out, /Logging containerd to .*agent\/containerd\/containerd\.log/);
     assert.match(
@@ -274,8 +276,7 @@ describe('k3s stand-in: embedded containerd and registries.yaml', { skip }, () =
     assert.equal(await first.exited, 1);
     assert.match(first.output(), /containerd: signal: killed/);
 
-    const second = startStandIn(apiPort);
-    const ctd2 = await upAndRunning(second);
+    const { k: second, ctd: ctd2 } = await upAndRunning();
     assert.notEqual(ctd2, ctd);
     assert.equal(await criImageStatus(socketOf(second), image), ref, 'the image store lives in the data dir');
 

@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { actionScript, actionShell } from '../../src/host/action.js';
+import { installService, serviceStatus } from '../../src/host/services.js';
 import { parseCgroupMounts } from '../../src/sandbox/cgroups.js';
-import { type HostInit, type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
+import { type HostInit, restartHost, type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
 import { EnvironmentError } from '../../src/util/errors.js';
 import { berthPath } from '../../src/util/paths.js';
 import { testInit, withSandbox } from '../helpers/sandbox.js';
@@ -438,3 +440,32 @@ test('down removes a half-created sandbox (up killed while starting hosts)', {
   assert.deepEqual(await settledCgroups(cgroupsBefore), cgroupsBefore);
   assert.equal(existsSync(berthPath('sandboxes', name)), false);
 });
+
+for (const init of ['sshd', 'systemd'] as const) {
+  test(`a service berth installs on a ${init} host runs again after the host restarts`, {
+    skip:
+      (!isRoot && 'needs root') || (init === 'systemd' && testInit === 'sshd' && 'hosts run sshd as PID 1'),
+  }, async (t) => {
+    const sb = await withSandbox(t, { name: `t-sbx-rs-${init}`, hosts: 1, init });
+    const [h] = sb.hosts as [Sandbox['hosts'][0]];
+    const name = 't-sbx-restarted';
+    const script = actionScript(
+      installService({ name, description: 'restart probe', command: 'sleep 3003' }),
+    );
+    const installed = ssh(sb, 'root', h.ip, actionShell, script);
+    assert.equal(installed.code, 0, installed.err);
+    const pidOf = () => ssh(sb, 'root', h.ip, 'pgrep -f "^sleep 3003$" || :').out;
+    const first = pidOf();
+    assert.match(first, /^\d+$/);
+    await restartHost(sb.name, h.ip);
+    // the init may start it a moment after sshd answers: bounded polling
+    let again = '';
+    for (let i = 0; i < 50 && !/^\d+$/.test(again); i++) {
+      again = pidOf();
+      if (!/^\d+$/.test(again)) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(again, /^\d+$/, `${name} is not running after the restart`);
+    assert.notEqual(again, first, 'a new process, the old one went with the restart');
+    assert.equal(ssh(sb, 'root', h.ip, serviceStatus(name)).code, 0);
+  });
+}

@@ -8,6 +8,8 @@
 // host's process list, or in any line berth printed. The key is kept off the disk twice: the cluster
 // above with BERTH_PASSPHRASE, a second one with BERTH_SECRET_KEY_FILE; a wrong passphrase, a wrong key
 // file and the other kind of key are each refused with one line, exit 3, and change nothing.
+// A kubeadm cluster lives the same life with its own secrets: the bootstrap token, the private keys of
+// the cluster's CAs and of the service-account signer (made here and kept in the driver state).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -15,7 +17,9 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { KUBEADM_EXAMPLE_VERSION } from '../../examples/example-image.js';
 import { loadDriverState, loadOrCreateSecrets } from '../../src/apply/state.js';
+import type { KubeadmState } from '../../src/runtime/kubeadm/state.js';
 import type { SandboxHost } from '../../src/sandbox/index.js';
 import { hostDir } from '../../src/sandbox/store.js';
 import {
@@ -29,6 +33,7 @@ import {
   setupCluster,
 } from '../helpers/cluster-e2e.js';
 import { runBerth } from '../helpers/run-berth.js';
+import { testInit } from '../helpers/sandbox.js';
 import { startRegistry } from '../helpers/test-registry.js';
 
 const cluster = 't-sec';
@@ -119,12 +124,42 @@ function grepHost(setup: ClusterSetup, h: SandboxHost, i: number, needles: Map<s
   return hits;
 }
 
-/** Hits that no entry of `required` explains. */
-function unexplained(hits: string[]): string[] {
+/**
+ * The same for a kubeadm cluster. berth makes the CAs itself and puts every master's certificates in
+ * place, so it uses no certificate key (`kubeadm init --upload-certs`): none to look for.
+ */
+const kubeadmRequired: Array<{ path: RegExp; holds: string[]; why: string }> = [
+  {
+    path: /^\/etc\/kubernetes\/pki\/(ca|front-proxy-ca|etcd\/ca)\.key$/,
+    holds: ['ca.key', 'front-proxy-ca.key', 'etcd/ca.key'],
+    why: "a master's controller-manager signs kubelet and CSR certificates with the CA keys, and kubeadm (join, certs renew) reads them from here",
+  },
+  {
+    path: /^\/etc\/kubernetes\/pki\/sa\.key$/,
+    holds: ['sa.key'],
+    why: "every master's controller-manager and API server sign service-account tokens with it",
+  },
+  {
+    path: /^\/etc\/containerd\/certs\.d\/.*\/hosts\.toml$|^\/etc\/containerd\/config\.toml$/,
+    holds: ['registryPassword'],
+    why: 'containerd logs in to the cluster registry with the credentials of its config (0600)',
+  },
+];
+
+/** Hits that no entry of `allowed` explains. */
+function unexplained(hits: string[], allowed = required): string[] {
   return hits.filter((hit) => {
     const [path, name] = hit.split(': ') as [string, string];
-    return !required.some((r) => r.path.test(path) && r.holds.includes(name));
+    return !allowed.some((r) => r.path.test(path) && r.holds.includes(name));
   });
+}
+
+/** One line from the middle of a PEM's base64: a fixed string grep can look for. */
+function pemLine(pem: string): string {
+  const lines = pem.split('\n').filter((l) => l && !l.startsWith('-----'));
+  const line = lines[Math.floor(lines.length / 2)];
+  assert.ok(line && line.length >= 40, 'a PEM body line');
+  return line;
 }
 
 /**
@@ -359,3 +394,127 @@ async function loadDriverStateIn(env: Record<string, string>): Promise<unknown> 
     }
   }
 }
+
+const kubeadmSkip =
+  process.getuid?.() !== 0
+    ? 'needs root (sandbox hosts)'
+    : testInit === 'sshd' && "the example kubeadm image's check hook needs systemd";
+
+test('kubeadm: bootstrap token and CA keys never in plain text outside the files kubeadm reads', {
+  skip: kubeadmSkip,
+}, async (t) => {
+  const kcluster = 't-sec-kadm';
+  const image = `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`;
+  process.env.BERTH_PASSPHRASE = marks.passphrase;
+  t.after(() => {
+    delete process.env.BERTH_PASSPHRASE;
+  });
+  const outside = mkdtempSync(join(tmpdir(), 't-sec-kadm-outside-'));
+  t.after(() => rmSync(outside, { recursive: true, force: true }));
+  const setup = await setupCluster(t, {
+    sandbox: kcluster,
+    hosts: 3,
+    init: 'systemd',
+    image: { tag: image, distribution: 'kubeadm' },
+  });
+  const { sb, home } = setup;
+  const [a, b, c] = sb.hosts as [SandboxHost, SandboxHost, SandboxHost];
+  const stateDir = join(home, kcluster);
+  const runs: Run[] = [];
+  const ok = async (args: string[]) => {
+    const r = await berth(args, 600_000);
+    runs.push(r);
+    assert.equal(r.code, 0, `berth ${args.join(' ')} exited ${r.code}:\n${r.stderr}`);
+  };
+  const keyPath = join(outside, 'id_marked');
+  const kg = spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', marks.keyPassphrase, '-f', keyPath]);
+  assert.equal(kg.status, 0, kg.stderr?.toString());
+  const pub = readFileSync(`${keyPath}.pub`, 'utf8').trim();
+  for (const h of [a, c]) mustSsh(setup, h, `echo '${pub}' >> /root/.ssh/authorized_keys`);
+  mustSsh(setup, b, `echo 'root:${marks.sshPassword}' | chpasswd`);
+  const clusterfile = join(outside, 'Clusterfile');
+  writeFileSync(
+    clusterfile,
+    `apiVersion: apps.sealos.io/v1beta1
+kind: Cluster
+metadata:
+  name: ${kcluster}
+spec:
+  image:
+    - ${image}
+  ssh:
+    user: root
+    pk: ${keyPath}
+    pkPasswd: ${marks.keyPassphrase}
+  env:
+    - registryPassword=${marks.registryPassword}
+  hosts:
+    - ips: [${a.ip}]
+      roles: [master]
+    - ips: [${b.ip}]
+      roles: [node]
+      ssh:
+        passwd: ${marks.sshPassword}
+`,
+  );
+  setup.resetOnCleanup(kcluster);
+  await ok(['apply', '-f', clusterfile, '--debug']);
+  await ok(['add', '--nodes', c.ip, '--cluster', kcluster, '--debug']);
+  assertReadyNodes(join(stateDir, 'kubeconfig'), [a.ip, b.ip, c.ip]);
+
+  const driver = (await loadDriverState(kcluster)) as KubeadmState;
+  const needles = new Map<string, string>([
+    ['passphrase', marks.passphrase],
+    ['sshPassword', marks.sshPassword],
+    ['keyPassphrase', marks.keyPassphrase],
+    ['registryPassword', marks.registryPassword],
+    ['bootstrapToken', driver.bootstrapToken],
+    ['bootstrapToken secret', driver.bootstrapToken.split('.')[1] ?? ''],
+    ['ca.key', pemLine(driver.cas.ca.key)],
+    ['front-proxy-ca.key', pemLine(driver.cas.frontProxyCa.key)],
+    ['etcd/ca.key', pemLine(driver.cas.etcdCa.key)],
+    ['sa.key', pemLine(driver.cas.sa.privateKey)],
+    ['generatedRegistryPassword', (await loadOrCreateSecrets(kcluster)).registryPassword],
+    ...sb.hosts.flatMap((h) => [
+      [`${h.name} root password`, h.rootPassword] as [string, string],
+      [`${h.name} user password`, h.userPassword] as [string, string],
+    ]),
+  ]);
+
+  await t.test('the hosts hold secrets only where kubeadm and containerd read them', () => {
+    const allowed = new Set<string>();
+    const wrong: string[] = [];
+    for (const [i, h] of sb.hosts.entries()) {
+      const hits = grepHost(setup, h, i, needles);
+      for (const hit of hits) allowed.add(`${h.ip} ${hit}`);
+      wrong.push(...unexplained(hits, kubeadmRequired).map((l) => `${h.ip} ${l}`));
+    }
+    console.log(`allowed on the hosts: ${[...allowed].sort().join('; ')}`);
+    assert.deepEqual(wrong, []);
+    for (const h of [b, c])
+      assert.deepEqual(
+        [...allowed].filter((l) => l.startsWith(`${h.ip} `) && /ca\.key|sa\.key/.test(l)),
+        [],
+        'a worker holds no CA or signer key',
+      );
+  });
+
+  await t.test('no file under BERTH_HOME holds a secret; state dir 0700, its files 0600', () => {
+    assert.deepEqual(grepLocal(berthFiles(home), needles), []);
+    assert.equal(mode(stateDir), '700');
+    for (const p of readdirSync(stateDir).map((n) => join(stateDir, n)))
+      if (statSync(p).isFile()) assert.equal(mode(p), '600', p);
+  });
+
+  await ok(['delete', '--nodes', c.ip, '--cluster', kcluster, '--debug']);
+  await ok(['reset', '--cluster', kcluster, '--debug']);
+
+  await t.test('after reset no host holds any secret, BERTH_HOME none, the output none', () => {
+    for (const [i, h] of sb.hosts.entries())
+      assert.deepEqual(grepHost(setup, h, i, needles), [], `${h.ip} keeps a secret after reset`);
+    assert.deepEqual(grepLocal(berthFiles(home), needles), [], 'a secret in plain text under BERTH_HOME');
+    const leaked = outputLines(runs).filter((l) => [...needles.values()].some((v) => l.includes(v)));
+    assert.deepEqual(leaked, [], 'a line berth printed holds a secret');
+    console.log(`${needles.size} secrets looked for in ${outputLines(runs).length} output lines`);
+  });
+});

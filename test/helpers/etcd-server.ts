@@ -2,12 +2,12 @@
 // with client-certificate auth as kubeadm's stacked etcd does; the CA and certificates are made by openssl.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type CertPair, newCa, signLeaf } from '../stand-ins/k3s/openssl-pki.js';
 import { EtcdClient, type EtcdTls } from '../stand-ins/kube-api/etcd-client.js';
+import { freePort, onFreePort, PortInUseError, saysPortInUse } from './ports.js';
 
 export interface TestEtcd {
   endpoint: string;
@@ -19,19 +19,12 @@ export interface TestEtcd {
   stop(): Promise<void>;
 }
 
-/** A port nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
+/** A real etcd on free loopback ports, started again on others when another process takes one first. */
+export function startEtcd(): Promise<TestEtcd> {
+  return onFreePort(async (clientPort) => startOn(clientPort, await freePort()));
 }
 
-export async function startEtcd(): Promise<TestEtcd> {
+async function startOn(clientPort: number, peerPort: number): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 't-etcd-'));
   const ca = await newCa('etcd-ca');
   const server = await signLeaf(ca, { cn: 'etcd-server', sans: ['127.0.0.1', 'localhost'], usage: 'both' });
@@ -42,7 +35,6 @@ export async function startEtcd(): Promise<TestEtcd> {
   writeFileSync(files.key, client.key, { mode: 0o600 });
   writeFileSync(join(dir, 'server.crt'), server.cert);
   writeFileSync(join(dir, 'server.key'), server.key, { mode: 0o600 });
-  const [clientPort, peerPort] = [await freePort(), await freePort()];
   const endpoint = `https://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const child: ChildProcess = spawn(
@@ -85,5 +77,6 @@ export async function startEtcd(): Promise<TestEtcd> {
     }
   }
   await stop();
+  if (saysPortInUse(log)) throw new PortInUseError(clientPort, log.trim().split('\n').pop() ?? '');
   throw new Error(`etcd did not start on ${endpoint} within 20 s:\n${log}`);
 }

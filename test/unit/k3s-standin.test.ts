@@ -12,11 +12,11 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import * as k8s from '@kubernetes/client-node';
+import { onFreePort, PortInUseError, saysPortInUse } from '../helpers/ports.js';
 import { parseClusterToken } from '../stand-ins/k3s/cluster-token.js';
 import { writeK3sStandIn } from '../stand-ins/k3s/install.js';
 import { buildNodeObject, NODE_GRACE_MS, withLiveness } from '../stand-ins/k3s/node-object.js';
@@ -64,12 +64,23 @@ async function stop(p: Proc): Promise<number | null> {
   return exited;
 }
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
+/**
+ * Starts a k3s server that listens on `port` and waits until it is up; PortInUseError when another
+ * process took the port first (onFreePort then tries another).
+ */
+async function startServer(
+  name: string,
+  port: number,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Proc> {
+  const p = start(name, args, env);
+  await waitFor(`server ${name} up`, 20_000, () =>
+    /k3s is up and running/.test(p.output()) || p.child.exitCode !== null ? true : undefined,
+  );
+  if (p.child.exitCode === null) return p;
+  if (saysPortInUse(p.output())) throw new PortInUseError(port, p.output().trim().split('\n').pop() ?? '');
+  throw new Error(`server ${name} exited ${p.child.exitCode}:\n${p.output()}`);
 }
 
 /** Polls `check` every 250 ms until it returns a value or `ms` passes. */
@@ -215,7 +226,6 @@ describe('k3s stand-in helpers', () => {
 
 describe('k3s stand-in cluster', () => {
   let port1 = 0;
-  let port2 = 0;
   let server1: Proc;
   let server2: Proc | undefined;
   const kc1 = join(root, 'kc1.yaml');
@@ -223,19 +233,20 @@ describe('k3s stand-in cluster', () => {
   const data1 = join(root, 's1');
 
   before(async () => {
-    port1 = await freePort();
-    port2 = await freePort();
     const etc = join(root, 'etc-s1');
     mkdirSync(join(etc, 'k3s', 'config.yaml.d'), { recursive: true });
     writeFileSync(
-      join(etc, 'k3s', 'config.yaml'),
+      join(etc, 'k3s', 'config.yaml.d', '10-extra.yaml'),
+      'node-label+:\n  - t-k3s/drop-in=yes\n',
+    );
+    const config = (port: number) =>
       [
         'cluster-init: true',
         `data-dir: ${data1}`,
         'node-name: t-k3s-s1',
         'node-ip: 127.0.0.1',
         'bind-address: 127.0.0.1',
-        `https-listen-port: ${port1}`,
+        `https-listen-port: ${port}`,
         `write-kubeconfig: ${kc1}`,
         'write-kubeconfig-mode: "0644"',
         'token: t-k3s-secret',
@@ -244,19 +255,17 @@ describe('k3s stand-in cluster', () => {
         'tls-san: [t-k3s.example]',
         'kublet-arg: typo',
         '',
-      ].join('\n'),
-    );
-    writeFileSync(
-      join(etc, 'k3s', 'config.yaml.d', '10-extra.yaml'),
-      'node-label+:\n  - t-k3s/drop-in=yes\n',
-    );
-    server1 = start('s1', ['server'], {
-      K3S_CONFIG_FILE: join(etc, 'k3s', 'config.yaml'),
-      K3S_DATA_DIR: data1,
+      ].join('\n');
+    server1 = await onFreePort(async (port) => {
+      port1 = port;
+      // a start that lost its port to another process leaves its files: each try starts from none
+      rmSync(data1, { recursive: true, force: true });
+      writeFileSync(join(etc, 'k3s', 'config.yaml'), config(port));
+      return startServer('s1', port, ['server'], {
+        K3S_CONFIG_FILE: join(etc, 'k3s', 'config.yaml'),
+        K3S_DATA_DIR: data1,
+      });
     });
-    await waitFor('server 1 up', 20_000, () =>
-      /k3s is up and running/.test(server1.output()) ? true : undefined,
-    );
   });
 
   test('server writes k3s files and honours config.yaml, drop-ins and unknown-key warnings', () => {
@@ -403,28 +412,28 @@ describe('k3s stand-in cluster', () => {
 
   test('a second server joins; with the first stopped it still lists every node', async () => {
     const token = readFileSync(join(data1, 'server', 'token'), 'utf8').trim();
-    server2 = start('s2', [
-      'server',
-      '--server',
-      `https://127.0.0.1:${port1}`,
-      '--token',
-      token,
-      '--data-dir',
-      join(root, 's2'),
-      '--node-name',
-      't-k3s-s2',
-      '--node-ip',
-      '127.0.0.2',
-      '--bind-address',
-      '127.0.0.2',
-      '--https-listen-port',
-      String(port2),
-      '--write-kubeconfig',
-      kc2,
-    ]);
-    await waitFor('server 2 up', 20_000, () =>
-      /k3s is up and running/.test(server2!.output()) ? true : undefined,
-    );
+    server2 = await onFreePort((port) => {
+      rmSync(join(root, 's2'), { recursive: true, force: true });
+      return startServer('s2', port, [
+        'server',
+        '--server',
+        `https://127.0.0.1:${port1}`,
+        '--token',
+        token,
+        '--data-dir',
+        join(root, 's2'),
+        '--node-name',
+        't-k3s-s2',
+        '--node-ip',
+        '127.0.0.2',
+        '--bind-address',
+        '127.0.0.2',
+        '--https-listen-port',
+        String(port),
+        '--write-kubeconfig',
+        kc2,
+      ]);
+    });
     const all = ['t-k3s-a1', 't-k3s-s1', 't-k3s-s2'];
     await waitFor('server 1 sees server 2', 10_000, async () =>
       (await nodeNames(kc1))?.length === 3 ? true : undefined,

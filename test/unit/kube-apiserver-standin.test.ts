@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, startEtcd, type TestEtcd } from '../helpers/etcd-server.js';
+import { startEtcd, type TestEtcd } from '../helpers/etcd-server.js';
+import { onFreePort, PortInUseError, saysPortInUse } from '../helpers/ports.js';
 import { callHttps } from '../stand-ins/k3s/https-client.js';
 import { type CertPair, newCa, signLeaf } from '../stand-ins/k3s/openssl-pki.js';
 import { writeKubeApiserverStandIn } from '../stand-ins/kube-apiserver/install.js';
@@ -69,9 +70,12 @@ function runOnce(args: string[]): Promise<{ code: number; stderr: string }> {
   });
 }
 
-/** Starts one API server and waits (at most 20 s) for /readyz. */
-async function startApiserver(): Promise<string> {
-  const port = await freePort();
+/** Starts one API server and waits (at most 20 s) for /readyz, on another port when its port was taken. */
+function startApiserver(): Promise<string> {
+  return onFreePort(startApiserverOn);
+}
+
+async function startApiserverOn(port: number): Promise<string> {
   const child = spawn(binary, manifestFlags(port), { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let log = '';
@@ -85,6 +89,8 @@ async function startApiserver(): Promise<string> {
     if (r?.status === 200) return url;
     await sleep(200);
   }
+  if (child.exitCode !== null && saysPortInUse(log))
+    throw new PortInUseError(port, log.trim().split('\n').pop() ?? '');
   assert.fail(`kube-apiserver did not become ready at ${url}:\n${log}`);
 }
 

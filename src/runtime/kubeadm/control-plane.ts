@@ -66,6 +66,14 @@ export function leftoversTest(): string {
   return leftovers.map((p) => `[ -e ${p} ]`).join(' || ');
 }
 
+/**
+ * Removes kubeadm's init or join config once it has served: it holds the bootstrap token, a credential
+ * that joins nodes for a day, and nothing reads the file again (kubeadm keeps its config in the cluster).
+ */
+export function dropConfigCommand(file: string): string {
+  return `rm -f ${file}`;
+}
+
 /** Stops the kubelet and resets what an interrupted kubeadm run left, so that the run can start over. */
 export function resetLeftoversCommand(): string {
   return `if ${leftoversTest()}; then
@@ -108,6 +116,7 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
   const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const kubectl = kubectlCommand(clusterDir);
+  const initDone = shellQuote(`${clusterDir}/kubeadm-init-done`);
   const init = merge(
     {
       host: m0.ip,
@@ -127,8 +136,11 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
         ],
         commands: [
           ...namesCommands(ctx, m0.ip),
+          // An API that answers is not enough to skip init: berth killed in the middle of kubeadm init leaves
+          // one without the phases after it (the bootstrap token's RBAC, the addons), and joins then fail;
+          // only an init that finished leaves its mark.
           `${kubeletStartFunction()}
-if [ -s ${kubeletConf} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
+if [ -s ${kubeletConf} ] && [ -f ${initDone} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
 start_kubelet
@@ -137,7 +149,9 @@ ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
-fi`,
+: > ${initDone}
+fi
+${dropConfigCommand(initConfigFile)}`,
           waitForApiCommand(
             kubectl,
             apiWaitSeconds,
@@ -226,7 +240,8 @@ ${resetLeftoversCommand()}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
-fi`,
+fi
+${dropConfigCommand(joinConfigFile)}`,
           waitForApiCommand(
             local,
             apiWaitSeconds,

@@ -6,6 +6,7 @@ import type { ClusterHost, HostStep } from '../types.js';
 import { clusterConfig, kubeVersionOf } from './cluster-config.js';
 import {
   bootstrapTokenStep,
+  dropConfigCommand,
   endpointOf,
   joinToken,
   type KubeadmContext,
@@ -62,7 +63,8 @@ else
 ${resetLeftoversCommand()}
 start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
-fi`,
+fi
+${dropConfigCommand(joinConfigFile)}`,
     ],
     secrets: [...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
     failure: 'kubeadm join of a worker',

@@ -202,10 +202,21 @@ test('delete: drain and delete through a staying controller, etcd leave by peer 
   );
   assert.ok(del.every((s) => s.always));
   assert.match(allText(del[0]!), /k0s kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache drain "\$name"/);
-  assert.match(
-    allText(del[1]!),
-    /k0s etcd member-list \| grep -qF '"https:\/\/10\.0\.0\.1:2380"'; then \/usr\/local\/bin\/k0s etcd leave --peer-address=10\.0\.0\.1; else/,
+  assert.match(allText(del[1]!), /k0s etcd member-list \| grep -qF "\\"https:\/\/\$ip:2380\\""/);
+  assert.match(allText(del[1]!), /elif \/usr\/local\/bin\/k0s etcd leave --peer-address="\$ip"; then/);
+  // two leaving at once: both Nodes, then one leave step for both (a stopped member first), then the resets
+  const two = k0sRuntime.deleteMasters({ ...ctx, masters: [ctx.masters[0]!] }, ctx.masters.slice(1));
+  assert.deepEqual(
+    two.map((s) => `${s.host} ${s.id}`),
+    [
+      '10.0.0.1 remove-node-10.0.0.2',
+      '10.0.0.1 remove-node-10.0.0.3',
+      '10.0.0.1 leave-etcd-10.0.0.2,10.0.0.3',
+      '10.0.0.2 reset',
+      '10.0.0.3 reset',
+    ],
   );
+  assert.match(allText(two[2]!), /^pending='10\.0\.0\.2 10\.0\.0\.3'$/m);
   assert.throws(() => k0sRuntime.deleteMasters({ ...ctx, masters: [gone] }, [gone]), /leaves no cluster/);
   const dn = k0sRuntime.deleteNodes(ctx, [ctx.nodes[1]!]);
   assert.deepEqual(

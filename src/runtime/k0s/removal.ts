@@ -7,7 +7,8 @@ import { resetAction } from './reset.js';
 
 // Hosts leaving the cluster: the Node drained and deleted through a controller that stays; a departing
 // controller's etcd member removed through that controller with `k0s etcd leave --peer-address` (a stale
-// member counts against quorum); then `k0s stop` and `k0s reset` on the host itself.
+// member counts against quorum), every departing one before any is reset; then `k0s stop` and `k0s reset`
+// on the host itself.
 
 function removeNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
   return {
@@ -19,17 +20,34 @@ function removeNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): H
   };
 }
 
-function leaveEtcdStep(via: ClusterHost, host: ClusterHost): HostStep {
-  const peerUrl = `https://${host.ip}:2380`;
+/**
+ * The departing controllers' etcd members removed through `via`, in whatever order etcd accepts: it refuses
+ * to remove a running member while a stopped one would then cost the quorum, so a member refused is tried
+ * again after the others (the stopped one goes first, then the running one), a bounded number of rounds.
+ */
+function leaveEtcdStep(via: ClusterHost, hosts: ClusterHost[]): HostStep {
+  const ips = hosts.map((h) => h.ip);
   return {
     host: via.ip,
-    id: `leave-etcd-${host.ip}`,
+    id: `leave-etcd-${ips.join(',')}`,
     always: true,
-    description: `remove ${host.ip}'s etcd member through ${via.ip}`,
+    description: `remove the etcd members of ${ips.join(', ')} through ${via.ip}`,
     commands: [
-      `if ${k0sBin} etcd member-list | grep -qF ${shellQuote(`"${peerUrl}"`)}; then ${k0sBin} etcd leave --peer-address=${host.ip}; else echo "${host.ip} has no etcd member (left already)"; fi`,
+      `pending=${shellQuote(ips.join(' '))}
+round=0
+while [ -n "$pending" ] && [ $round -le ${ips.length} ]; do
+round=$((round + 1)); left=
+for ip in $pending; do
+if ! ${k0sBin} etcd member-list | grep -qF "\\"https://$ip:2380\\""; then echo "$ip has no etcd member (left already)"
+elif ${k0sBin} etcd leave --peer-address="$ip"; then echo "$ip left etcd"
+else left="$left $ip"; fi
+done
+pending=\${left# }
+if [ -n "$pending" ]; then sleep 2; fi
+done
+if [ -n "$pending" ]; then echo "${via.ip}: etcd did not let $pending leave; see ${k0sBin} etcd member-list there" >&2; exit 1; fi`,
     ],
-    failure: `removing ${host.ip}'s etcd member`,
+    failure: `removing the etcd members of ${ips.join(', ')}`,
   };
 }
 
@@ -46,5 +64,9 @@ export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): Ho
   const leaving = new Set(hosts.map((h) => h.ip));
   const via = ctx.masters.find((m) => !leaving.has(m.ip));
   if (!via) throw new Error('deleting every controller leaves no cluster to remove them from');
-  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), leaveEtcdStep(via, h), resetStep(ctx, h)]);
+  return [
+    ...hosts.map((h) => removeNodeStep(ctx, via, h)),
+    leaveEtcdStep(via, hosts),
+    ...hosts.map((h) => resetStep(ctx, h)),
+  ];
 }

@@ -198,7 +198,12 @@ test('delete: drain and delete through a staying controller, etcd leave by peer 
   const del = k0sRuntime.deleteMasters(rest, [gone]);
   assert.deepEqual(
     del.map((s) => `${s.host} ${s.id}`),
-    ['10.0.0.2 remove-node-10.0.0.1', '10.0.0.2 leave-etcd-10.0.0.1', '10.0.0.1 reset'],
+    [
+      '10.0.0.2 remove-node-10.0.0.1',
+      '10.0.0.2 leave-etcd-10.0.0.1',
+      '10.0.0.1 reset',
+      '10.0.0.2 forget-node-10.0.0.1',
+    ],
   );
   assert.ok(del.every((s) => s.always));
   assert.match(allText(del[0]!), /k0s kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache drain "\$name"/);
@@ -214,6 +219,8 @@ test('delete: drain and delete through a staying controller, etcd leave by peer 
       '10.0.0.1 leave-etcd-10.0.0.2,10.0.0.3',
       '10.0.0.2 reset',
       '10.0.0.3 reset',
+      '10.0.0.1 forget-node-10.0.0.2',
+      '10.0.0.1 forget-node-10.0.0.3',
     ],
   );
   assert.match(allText(two[2]!), /^pending='10\.0\.0\.2 10\.0\.0\.3'$/m);

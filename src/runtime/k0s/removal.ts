@@ -1,5 +1,5 @@
 import { shellQuote } from '../../util/shell.js';
-import { removeNodeCommand } from '../remove-node.js';
+import { nodeNameByIp, removeNodeCommand } from '../remove-node.js';
 import type { ClusterHost, HostStep } from '../types.js';
 import { k0sBin } from './host-paths.js';
 import { type K0sContext, kubectl, master0 } from './host-setup.js';
@@ -51,6 +51,22 @@ if [ -n "$pending" ]; then echo "${via.ip}: etcd did not let $pending leave; see
   };
 }
 
+/**
+ * The Node deleted once more after its host was reset: a departing controller's kubelet keeps running
+ * until then and registers the Node again when it is deleted while the other controllers leave etcd.
+ */
+function forgetNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
+  const k = kubectl(ctx);
+  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(k, host.ip)})"`;
+  return {
+    host: via.ip,
+    id: `forget-node-${host.ip}`,
+    always: true,
+    description: `delete node ${host.ip} again through ${via.ip}, its kubelet gone`,
+    commands: [`name=${name}; if [ -n "$name" ]; then ${k} delete node "$name" --ignore-not-found; fi`],
+  };
+}
+
 function resetStep(ctx: K0sContext, host: ClusterHost): HostStep {
   return { host: host.ip, id: 'reset', always: true, ...resetAction(ctx) };
 }
@@ -68,5 +84,6 @@ export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): Ho
     ...hosts.map((h) => removeNodeStep(ctx, via, h)),
     leaveEtcdStep(via, hosts),
     ...hosts.map((h) => resetStep(ctx, h)),
+    ...hosts.map((h) => forgetNodeStep(ctx, via, h)),
   ];
 }

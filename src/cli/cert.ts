@@ -1,19 +1,77 @@
+import { isIP } from 'node:net';
 import type { Command } from 'commander';
+import { UsageError } from '../util/errors.js';
 import { interruptSignal } from '../util/interrupt.js';
 
-// cert check: the certificates on every master of an applied cluster, with their names and expiry.
+// cert: the certificates of an applied cluster's masters. `check` lists them with their names and expiry;
+// `--alt-names` gives the API servers a certificate with more names and `renew` renews every leaf, both
+// made here from the CAs berth keeps and put in place one master at a time.
+
+const dnsName = /^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i;
+
+/** The names of `--alt-names A,B`: each an IP address or a DNS name (a leading `*.` allowed). */
+export function parseAltNames(list: string): string[] {
+  const names = list
+    .split(',')
+    .map((n) => n.trim())
+    .filter(Boolean);
+  if (names.length === 0) throw new UsageError('--alt-names: give one name or address at least (A,B)');
+  for (const n of names)
+    if (!isIP(n) && !(dnsName.test(n) && n.length <= 253))
+      throw new UsageError(`--alt-names: ${JSON.stringify(n)} is neither an IP address nor a DNS name`);
+  return [...new Set(names.map((n) => (isIP(n) ? n : n.toLowerCase())))];
+}
+
+const shared = '\n--cluster <name> (default "default") and --accept-host-key are taken as for berth cert.\n';
+
+interface ChangeFlags {
+  cluster: string;
+  acceptHostKey?: boolean;
+}
+
+async function change(
+  flags: ChangeFlags,
+  what: import('../runtime/types.js').CertificateChange,
+): Promise<void> {
+  const { changeClusterCertificates } = await import('../apply/cluster-certificates.js');
+  await changeClusterCertificates(flags.cluster, what, {
+    acceptNewHostKey: !!flags.acceptHostKey,
+    signal: interruptSignal(),
+  });
+}
 
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export function registerCert(program: Command): void {
-  const cert = program.command('cert').description("the certificates of a cluster's masters");
+  const cert = program
+    .command('cert')
+    .description(
+      "the certificates of a cluster's masters; with --alt-names, new API server certificates with the names added",
+    )
+    // commander gives an option of a parent command to the parent wherever it stands on the command line,
+    // so --cluster and --accept-host-key are cert's alone and check and renew read them from there
+    .option('--alt-names <names>', 'names and addresses to add to the API server certificate (A,B)')
+    .option('--cluster <name>', 'cluster name', 'default')
+    .option('--accept-host-key', 'accept and record host keys that differ from the recorded ones')
+    .action(async (flags: ChangeFlags & { altNames?: string }) => {
+      if (flags.altNames === undefined)
+        throw new UsageError('berth cert: give --alt-names A,B or a subcommand (check, renew)');
+      await change(flags, { kind: 'alt-names', names: parseAltNames(flags.altNames) });
+    });
+  cert
+    .command('renew')
+    .description(
+      'renew every leaf certificate and control-plane kubeconfig from the kept CAs, restarting the control plane one master at a time',
+    )
+    .addHelpText('after', shared)
+    .action((_flags: unknown, cmd: Command) => change(cmd.optsWithGlobals<ChangeFlags>(), { kind: 'renew' }));
   cert
     .command('check')
     .description('list every certificate on every master: path, subject, SANs, expiry and days left')
-    .option('--cluster <name>', 'cluster name', 'default')
     .option('--json', 'print JSON')
-    .option('--accept-host-key', 'accept and record host keys that differ from the recorded ones')
-    .action(async (flags: { cluster: string; json?: boolean; acceptHostKey?: boolean }) => {
+    .addHelpText('after', shared)
+    .action(async (_flags: unknown, cmd: Command) => {
+      const flags = cmd.optsWithGlobals<ChangeFlags & { json?: boolean }>();
       const { masterCertificates } = await import('../apply/master-certificates.js');
       const { log } = await import('../util/log.js');
       const { manyHostsFailed } = await import('../util/errors.js');

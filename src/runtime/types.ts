@@ -139,4 +139,17 @@ export interface Runtime<S = unknown> {
    * goes through here, the inputs of init and join steps leave the version out.
    */
   upgrade?(ctx: RuntimeContext<S>, host: ClusterHost, from: KubeVersion): HostStep[];
+  /**
+   * Makes certificates again on a running cluster from the CAs in the state (`berth cert --alt-names`,
+   * `berth cert renew`): the new state, which berth keeps before any host is changed, and the steps that
+   * put the certificates on the masters and restart what reads them, run one after another in order, each
+   * returning only once its master answers again. A driver without it has no certificates berth makes.
+   */
+  changeCertificates?(
+    ctx: RuntimeContext<S>,
+    change: CertificateChange,
+  ): Promise<{ state: S; steps: HostStep[] }>;
 }
+
+/** `alt-names`: the API server's certificate with `names` added (kept for later ones); `renew`: every leaf. */
+export type CertificateChange = { kind: 'alt-names'; names: string[] } | { kind: 'renew' };

@@ -127,7 +127,12 @@ class Collector {
 export async function runOnChannel(client: Client, run: ChannelRun, opts: ExecOptions): Promise<ExecResult> {
   const shown = briefCommand(run.shown);
   if (opts.signal?.aborted) throw new InterruptedError(`${run.label}: interrupted before \`${shown}\``);
-  const { channel, exit } = await openChannel(client, withPidMarker(run.command));
+  const { channel, exit } = await openChannel(client, withPidMarker(run.command)).catch((err: Error) => {
+    // ssh2's words for a connection that dropped before the channel opened (keepalive gone unanswered)
+    if (/^(Not connected|No response from server)$/.test(err.message))
+      throw new ConnectionLostError(run.label, shown);
+    throw err;
+  });
   const limit = opts.collect === false ? 0 : MAX_COLLECTED;
   const stdout = new Collector(limit);
   const stderr = new Collector(limit);

@@ -173,9 +173,8 @@ test('kubeadm stand-in: init runs real etcd and the API; a worker joins with a t
   ])
     assert.ok(files.split(/\s+/).includes(f), `${f} missing:\n${files}`);
   assert.match(files, /ok$/);
-  // the stand-in API's Node authorizer lets no kubelet create its mirror pods (which a control-plane join reads
-  // etcd's URLs from); kubectl's create generators send protobuf, which the stand-in API refuses, so the role
-  // goes through apply. (The controller-manager's binding below is also in the stand-in's bootstrap policy.)
+  // kubectl's create generators send protobuf, which the stand-in API refuses, so the binding goes through
+  // apply. (It is also in the stand-in's bootstrap policy.)
   mustSsh(
     access,
     master,
@@ -192,28 +191,6 @@ subjects:
 - apiGroup: rbac.authorization.k8s.io
   kind: User
   name: system:kube-controller-manager
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata:
-  name: t-mirror-pods
-rules:
-- apiGroups: [""]
-  resources: [pods]
-  verbs: [create]
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata:
-  name: t-mirror-pods
-roleRef:
-  apiGroup: rbac.authorization.k8s.io
-  kind: ClusterRole
-  name: t-mirror-pods
-subjects:
-- apiGroup: rbac.authorization.k8s.io
-  kind: Group
-  name: system:nodes
 YAML`,
   );
 

@@ -397,7 +397,7 @@ function ownLayerDigests(dir: string, mountedAt: string, below?: string): string
  * (in its overlay's upper layer, containerd's dir, or a tmpfs), mounts, /etc/hosts, systemd units and
  * cgroups, processes, iptables rules and routes.
  */
-export function snapshotHost(setup: ClusterSetup, h: SandboxHost): HostSnapshot {
+export function snapshotHost(setup: SshAccess, h: SandboxHost): HostSnapshot {
   const index = setup.sb.hosts.findIndex((x) => x.ip === h.ip);
   assert.ok(index >= 0, `${h.ip} is not a host of sandbox ${setup.sb.name}`);
   const layer = hostDir(setup.sb.name, index);

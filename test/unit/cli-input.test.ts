@@ -95,3 +95,25 @@ test('one rule for exit codes: a bad address is 2, a missing input file 3, an un
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /connection refused/);
 });
+
+test('cert: --alt-names with a bad name is 2, no subcommand nor --alt-names is 2, an unknown cluster is 9', async (t) => {
+  const dir = home(t);
+  await expectFailure(
+    dir,
+    ['cert', '--alt-names', 'ok.example.test,no space', '--cluster', 'c1'],
+    2,
+    /--alt-names: "no space" is neither an IP address nor a DNS name/,
+  );
+  await expectFailure(
+    dir,
+    ['cert', '--cluster', 'c1'],
+    2,
+    /give --alt-names A,B or a subcommand \(check, renew\)/,
+  );
+  for (const args of [
+    ['cert', '--alt-names', '192.0.2.1', '--cluster', 'c1'],
+    ['cert', 'renew', '--cluster', 'c1'],
+    ['cert', 'check', '--cluster', 'c1', '--json'],
+  ])
+    await expectFailure(dir, args, 9, /cluster c1 does not exist/);
+});

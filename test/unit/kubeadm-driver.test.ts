@@ -348,3 +348,15 @@ test('kubeconfig: admin.conf pointed at the first master', async () => {
   assert.equal(out.clusters[0].cluster.server, 'https://10.0.0.1:6443');
   assert.throws(() => k.rewrite('kind: Config\n'), /admin.conf on 10.0.0.1 names no cluster/);
 });
+
+test('a joined master leaves the mark a finished init leaves: as the first master after a delete it is not initialised again', async () => {
+  const ctx = await kubeadmCtx(3, 0);
+  const mark = /\/var\/lib\/berth\/c1\/kubeadm-control-plane-done/;
+  const join = kubeadmRuntime.joinMasters(ctx, ctx.masters.slice(1)).find((s) => s.id === 'join') as HostStep;
+  assert.match(text(join), new RegExp(`: > '?${mark.source}`));
+  // the cluster with its first master gone: the next one is planned as master0 and skips init by the mark
+  const after = { ...ctx, masters: ctx.masters.slice(1) };
+  const init = kubeadmRuntime.init(after).find((s) => s.id === 'init') as HostStep;
+  assert.equal(init.host, '10.0.0.2');
+  assert.match(text(init), new RegExp(`\\[ -f '?${mark.source}'? \\] && .*readyz`));
+});

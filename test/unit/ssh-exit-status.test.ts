@@ -81,3 +81,16 @@ test('a channel closed without an exit status is a lost connection (exit 5), not
     (err: Error) => err instanceof RemoteCommandError && exitCodeOf(err) === 7,
   );
 });
+
+test('a command on a connection that has already dropped is a lost connection (exit 5), not an internal error', async () => {
+  // a client whose socket is gone: ssh2 refuses the exec with "Not connected"
+  const gone = new Client();
+  await assert.rejects(
+    runOnChannel(gone, { label: 'loopback', command: 'true', shown: 'true' }, {}),
+    (err: Error) => {
+      assert.ok(err instanceof ConnectionLostError, String(err));
+      assert.equal(exitCodeOf(err), 5);
+      return true;
+    },
+  );
+});

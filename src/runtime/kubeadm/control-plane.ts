@@ -110,13 +110,18 @@ function merge(step: Omit<HostStep, 'files' | 'commands'>, parts: HostAction[]):
   };
 }
 
+/** The file a finished `kubeadm init` or control-plane join leaves on its master. */
+function controlPlaneMark(rootfsDir: string): string {
+  return shellQuote(`${clusterDirOf(rootfsDir)}/kubeadm-control-plane-done`);
+}
+
 export function initSteps(ctx: KubeadmContext): HostStep[] {
   const m0 = master0(ctx);
   const config = clusterConfig(ctx);
   const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const kubectl = kubectlCommand(clusterDir);
-  const initDone = shellQuote(`${clusterDir}/kubeadm-init-done`);
+  const initDone = controlPlaneMark(ctx.rootfsDir);
   const init = merge(
     {
       host: m0.ip,
@@ -138,7 +143,8 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
           ...namesCommands(ctx, m0.ip),
           // An API that answers is not enough to skip init: berth killed in the middle of kubeadm init leaves
           // one without the phases after it (the bootstrap token's RBAC, the addons), and joins then fail;
-          // only an init that finished leaves its mark.
+          // only an init that finished leaves its mark. A joined master leaves it too: it becomes the first
+          // master when the one before it is deleted, and must not be initialised as a new cluster then.
           `${kubeletStartFunction()}
 if [ -s ${kubeletConf} ] && [ -f ${initDone} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
 echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
@@ -241,6 +247,7 @@ ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
 ${kubeadmCommand(`join --config ${joinConfigFile}`)}
 fi
+: > ${controlPlaneMark(ctx.rootfsDir)}
 ${dropConfigCommand(joinConfigFile)}`,
           waitForApiCommand(
             local,

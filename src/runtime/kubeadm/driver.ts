@@ -6,6 +6,7 @@
 
 import { withServer } from '../kubeconfig-server.js';
 import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
+import { changeCertificates } from './certificate-change.js';
 import { initSteps, joinMasterSteps, master0 } from './control-plane.js';
 import { adminConf, kubeDir, pkiDir } from './host-paths.js';
 import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
@@ -55,4 +56,5 @@ export const kubeadmRuntime: Runtime<KubeadmState> = {
     };
   },
   nodeBalancingSync: nodeBalancingAction,
+  changeCertificates: (ctx, change) => changeCertificates(ctx, change),
 };

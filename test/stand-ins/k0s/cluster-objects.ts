@@ -68,13 +68,8 @@ function workerConfigMap(
   };
 }
 
-/** The system-rbac and worker-config objects, created or brought up to date. */
-export async function ensureClusterObjects(
-  admin: KubeClient,
-  c: ClusterSettings,
-  minor: number,
-  addresses: string[],
-): Promise<void> {
+/** The system-rbac bindings and the worker-config Role, created or brought up to date. */
+export async function ensureSystemRbac(admin: KubeClient, c: ClusterSettings, minor: number): Promise<void> {
   for (const b of [
     clusterRoleBinding('kubelet-bootstrap', 'system:node-bootstrapper', 'system:bootstrappers'),
     clusterRoleBinding(
@@ -89,14 +84,7 @@ export async function ensureClusterObjects(
     ),
   ])
     await admin.apply(`${RBAC}/clusterrolebindings`, b);
-  const profiles: [string, KubeObject][] = [
-    ['default', {}],
-    ...((c.doc.spec?.workerProfiles ?? []) as KubeObject[]).map((p): [string, KubeObject] => [
-      String(p.name),
-      p.values ?? {},
-    ]),
-  ];
-  const names = profiles.map(([p]) => workerConfigName(p, minor));
+  const names = profiles(c).map(([p]) => workerConfigName(p, minor));
   await admin.apply(`${RBAC}/namespaces/kube-system/roles`, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
@@ -116,9 +104,34 @@ export async function ensureClusterObjects(
     },
     subjects: [group('system:bootstrappers'), group('system:nodes')],
   });
-  for (const [profile, kubelet] of profiles) {
-    const cm = workerConfigMap(workerConfigName(profile, minor), c, addresses, kubelet);
-    const live = await admin.get(`${CM}/${cm.metadata.name}`);
+}
+
+const profiles = (c: ClusterSettings): [string, KubeObject][] => [
+  ['default', {}],
+  ...((c.doc.spec?.workerProfiles ?? []) as KubeObject[]).map((p): [string, KubeObject] => [
+    String(p.name),
+    p.values ?? {},
+  ]),
+];
+
+/**
+ * The worker config of every profile, written where it differs. `addresses` undefined keeps the API
+ * addresses already listed and adds this controller's (a controller starting; the lease holder then
+ * keeps the list exact).
+ */
+export async function ensureWorkerConfigs(
+  admin: KubeClient,
+  c: ClusterSettings,
+  minor: number,
+  addresses: string[] | { add: string },
+): Promise<void> {
+  for (const [profile, kubelet] of profiles(c)) {
+    const name = workerConfigName(profile, minor);
+    const live = await admin.get(`${CM}/${name}`);
+    const list = Array.isArray(addresses)
+      ? addresses
+      : [...new Set([...JSON.parse(live?.data?.apiServerAddresses ?? '[]'), addresses.add])].sort();
+    const cm = workerConfigMap(name, c, list, kubelet);
     if (!live || !sameJson(live.data, cm.data)) await admin.apply(CM, cm);
   }
 }

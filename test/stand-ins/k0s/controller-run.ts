@@ -14,7 +14,7 @@ import { KubeClient } from '../kubeadm/kubeconfig.js';
 import { toYaml } from '../kubeadm/yaml-write.js';
 import { ControllerManagerDuties } from '../kubelet/control-plane-duties.js';
 import type { ClusterSettings } from './cluster-config.js';
-import { ControllerLeases, ensureClusterObjects } from './cluster-objects.js';
+import { ControllerLeases, ensureSystemRbac, ensureWorkerConfigs } from './cluster-objects.js';
 import { Component } from './component-supervisor.js';
 import { stageBinaries } from './embedded-binaries.js';
 import { type EtcdJoin, etcdComponent, etcdMemberName, localEtcdClient } from './etcd-component.js';
@@ -123,13 +123,11 @@ export async function runController(
   await waitFor('kube-apiserver', 120_000, () => admin.get('/readyz'));
   klog.info('kube-apiserver is up');
 
-  let addresses = [`${c.address}:${c.port}`];
-  await ensureClusterObjects(admin, c, minor, addresses);
-  const leases = new ControllerLeases(admin, c.address, c.port, async (addrs) => {
-    if (addrs.join() === addresses.join()) return;
-    addresses = addrs;
-    await ensureClusterObjects(admin, c, minor, addresses);
-  });
+  await ensureSystemRbac(admin, c, minor);
+  await ensureWorkerConfigs(admin, c, minor, { add: `${c.address}:${c.port}` });
+  const leases = new ControllerLeases(admin, c.address, c.port, (addrs) =>
+    ensureWorkerConfigs(admin, c, minor, addrs),
+  );
   leases.start();
   const duties = new ControllerManagerDuties(
     [

@@ -1,6 +1,7 @@
 // What Kubernetes' Node authorizer lets a kubelet (user system:node:<name> in group system:nodes) do, in the
 // simple form both the k3s and the kube-apiserver stand-ins apply: read everything, write its own Node and
-// Lease, pod statuses and events, and ask for its certificates.
+// Lease, pod statuses and events, create and delete pods (Kubernetes' node rules grant that for the mirror
+// pods of a kubelet's static pods) and ask for its certificates.
 import type { ApiUser, RequestAttributes } from './api-server.js';
 
 export function nodeAuthorizes(user: ApiUser, a: RequestAttributes): boolean {
@@ -13,6 +14,7 @@ export function nodeAuthorizes(user: ApiUser, a: RequestAttributes): boolean {
     return (writes || a.verb === 'delete') && own && a.namespace === 'kube-node-lease';
   if (a.group === 'certificates.k8s.io' && a.resource === 'certificatesigningrequests')
     return a.verb === 'create';
-  if (a.group === '' && a.resource === 'pods') return writes && a.subresource === 'status';
+  if (a.group === '' && a.resource === 'pods')
+    return a.subresource === 'status' ? writes : a.verb === 'create' || a.verb === 'delete';
   return a.group === '' && a.resource === 'events' && writes;
 }

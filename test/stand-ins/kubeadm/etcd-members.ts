@@ -69,6 +69,25 @@ export class EtcdClient {
     return EtcdClient.members(await this.call('/v3/cluster/member/add', { peerURLs: [peerURL] }));
   }
 
+  /**
+   * `add` as kubeadm's etcd client makes it: etcd refuses a new voting member while a member is not
+   * started or has not been connected for its health interval (5 s) yet, which is the case right after the
+   * previous control-plane join; kubeadm retries with a backoff (about 200 s in all), as does this, in 1 s
+   * steps for at most `tries`.
+   */
+  async addWithRetry(peerURL: string, log: (l: string) => void, tries = 120): Promise<EtcdMember[]> {
+    for (let i = 1; ; i++) {
+      try {
+        return await this.add(peerURL);
+      } catch (e) {
+        const message = (e as Error).message;
+        if (i >= tries || !/unhealthy cluster|not enough started members/.test(message)) throw e;
+        log(`[etcd] Failed to add etcd member: ${message}; retrying`);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
   async remove(id: string): Promise<void> {
     await this.call('/v3/cluster/member/remove', { ID: id });
   }

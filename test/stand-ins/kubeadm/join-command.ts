@@ -128,7 +128,9 @@ export async function runJoin(values: FlagValues, positional: string[], log: Log
     const peerURL = `https://${n.advertiseAddress}:2380`;
     const etcd = new EtcdClient(endpoints, c.certificatesDir);
     const known = await etcd.list();
-    const members = known.some((m) => m.peerURLs.includes(peerURL)) ? known : await etcd.add(peerURL);
+    const members = known.some((m) => m.peerURLs.includes(peerURL))
+      ? known
+      : await etcd.addWithRetry(peerURL, log);
     log(`[etcd] Announced new etcd member joining to the existing etcd cluster`);
     etcdPhase(controlPlaneSpec(c, n, initialCluster(members, n.name, peerURL)), log);
   } else {

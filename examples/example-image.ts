@@ -13,7 +13,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildImage } from '../src/image/build.js';
@@ -33,19 +33,23 @@ export type ExampleDistribution = 'k3s' | 'kubeadm' | 'k0s';
 const examplesDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const appSource = join(examplesDir, 'hello');
 
-/** The Kubernetes version of examples/kubeadm and the images kubeadm pulls for it, without a registry host. */
+/** The Kubernetes version of examples/kubeadm unless a build asks for another. */
 export const KUBEADM_EXAMPLE_VERSION = 'v1.29.3';
 /** The k0s version of examples/k0s (its `version` label). */
 export const K0S_EXAMPLE_VERSION = 'v1.29.4+k0s.0';
-const KUBEADM_IMAGES = [
-  'pause:3.9',
-  `kube-apiserver:${KUBEADM_EXAMPLE_VERSION}`,
-  `kube-controller-manager:${KUBEADM_EXAMPLE_VERSION}`,
-  `kube-scheduler:${KUBEADM_EXAMPLE_VERSION}`,
-  `kube-proxy:${KUBEADM_EXAMPLE_VERSION}`,
-  'etcd:3.5.12-0',
-  'coredns:v1.11.1',
-];
+
+/** The images kubeadm pulls for `version`, without a registry host. */
+function kubeadmImages(version: string): string[] {
+  return [
+    'pause:3.9',
+    `kube-apiserver:${version}`,
+    `kube-controller-manager:${version}`,
+    `kube-scheduler:${version}`,
+    `kube-proxy:${version}`,
+    'etcd:3.5.12-0',
+    'coredns:v1.11.1',
+  ];
+}
 
 /**
  * Builds a one-file image of /bin/busybox running `cmd`, tagged with every one of `refs`, and pushes each to
@@ -85,10 +89,15 @@ function machineProgram(name: string, debianPackage: string): string {
 }
 
 /** bin/ and cri/ of the kubeadm example, and the kubelet unit files scripts/init.sh installs. */
-async function fillKubeadmContext(context: string): Promise<void> {
+async function fillKubeadmContext(context: string, version: string): Promise<void> {
   const bin = join(context, 'bin');
-  await writeKubeadmStandIns(bin, KUBEADM_EXAMPLE_VERSION);
-  await writeKubeApiserverStandIn(bin, KUBEADM_EXAMPLE_VERSION);
+  await writeKubeadmStandIns(bin, version);
+  await writeKubeApiserverStandIn(bin, version);
+  const kubefile = join(context, 'Kubefile');
+  writeFileSync(
+    kubefile,
+    readFileSync(kubefile, 'utf8').replace(`version="${KUBEADM_EXAMPLE_VERSION}"`, `version="${version}"`),
+  );
   cpSync(machineProgram('kubectl', 'kubectl'), join(bin, 'kubectl'));
   const cri = join(context, 'cri');
   mkdirSync(cri, { recursive: true });
@@ -127,11 +136,18 @@ export async function buildExampleImage(opts: {
   payloadBytes?: number;
   /** Which example: examples/k3s (default), examples/kubeadm or examples/k0s. */
   distribution?: ExampleDistribution;
+  /** kubeadm: the Kubernetes version (v1.27.x-v1.31.x, as the stand-ins know), KUBEADM_EXAMPLE_VERSION by default. */
+  version?: string;
 }): Promise<ExampleImage> {
   const distribution = opts.distribution ?? 'k3s';
+  const version = opts.version ?? KUBEADM_EXAMPLE_VERSION;
+  if (distribution === 'kubeadm' && !/^v1\.(2[7-9]|3[01])\.\d+$/.test(version))
+    throw new Error(
+      `examples/kubeadm: version ${version} is outside v1.27.x-v1.31.x, which the stand-ins know`,
+    );
   const source = await startRegistry();
   try {
-    const refs = (distribution === 'kubeadm' ? KUBEADM_IMAGES : ['pause:3.9']).map(
+    const refs = (distribution === 'kubeadm' ? kubeadmImages(version) : ['pause:3.9']).map(
       (i) => `${source.host}/${i}`,
     );
     await pushBusyboxImage(opts.workDir, refs, ['/bin/busybox', 'sleep', '2147483647'], opts.store);
@@ -143,7 +159,7 @@ export async function buildExampleImage(opts: {
     const bin = join(context, 'bin');
     mkdirSync(bin, { recursive: true });
     const real = distribution === 'kubeadm' ? undefined : realBinary(distribution);
-    if (distribution === 'kubeadm') await fillKubeadmContext(context);
+    if (distribution === 'kubeadm') await fillKubeadmContext(context, version);
     else if (real) cpSync(real, join(bin, distribution));
     else if (distribution === 'k0s') await writeK0sStandIn(bin, K0S_EXAMPLE_VERSION);
     else await writeK3sStandIn(bin);

@@ -20,6 +20,13 @@ const dirs = process.argv.slice(2);
 const files = dirs.flatMap((d) => collect(d, []));
 const only = process.env.BERTH_TEST_ONLY;
 const chosen = only ? files.filter((f) => f.includes(only)) : files;
+// node --test with no file runs every test it finds below the working dir, sandbox ones included
+if (chosen.length === 0) {
+  console.error(
+    `run-tests: no test file under ${dirs.join(' ')}${only ? ` matches BERTH_TEST_ONLY=${only}` : ''}`,
+  );
+  process.exit(2);
+}
 const testTmp = mkdtempSync(join(tmpdir(), 'berth-test-run-'));
 // Ctrl-C reaches the test process too; this one outlives it to remove the temp dir.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => {});

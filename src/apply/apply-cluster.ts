@@ -15,6 +15,7 @@ import { appStepId, runApplications, runRootfsCommand } from './phases/image-com
 import { hookPhase } from './phases/image-hooks.js';
 import { configureMirrors, startRegistry } from './phases/registry.js';
 import { removeDeparted } from './phases/remove-departed.js';
+import { upgradeHosts } from './phases/upgrade-hosts.js';
 import { waitApplications } from './phases/wait-apps.js';
 import { waitReady } from './phases/wait-ready.js';
 import { type PlannedCluster, planCluster } from './planned-cluster.js';
@@ -44,6 +45,7 @@ export const applyPhases: readonly Phase[] = [
   hookPhase('init-registry', 'run the init-registry hook', (c) => c.registryHosts),
   startRegistry,
   configureMirrors,
+  upgradeHosts,
   hookPhase('init', 'run the init hook', everyHost),
   initFirstMaster,
   joinMasters,
@@ -110,6 +112,11 @@ function withStatus(
       ...cluster.status,
       phase,
       mounts,
+      // until an apply succeeds the hosts may still run the old version: an upgrade cut short resumes from it
+      ...(() => {
+        const v = phase === 'ClusterSuccess' ? c.runtimeCtx.kubeVersion?.text : c.appliedVersion;
+        return v ? { kubernetesVersion: v } : {};
+      })(),
       conditions: [
         {
           type: 'Applied',

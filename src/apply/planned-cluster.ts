@@ -21,6 +21,7 @@ import { type PreparedImages, prepareImages } from './cluster-images.js';
 import { gatherFacts, type HostFacts } from './facts.js';
 import type { Journal } from './journal.js';
 import { type ClusterPaths, type ClusterSecrets, loadDriverState, saveDriverState } from './state.js';
+import { appliedKubeVersion, type VersionChange, versionChange } from './version-change.js';
 
 // The planned cluster: everything the changing phases need, made by the read-only ones (host facts,
 // prepared images, the driver chosen with its context and state) before any host is changed. Phases take
@@ -40,6 +41,10 @@ export interface PlannedCluster {
   runtime: Runtime;
   runtimeCtx: RuntimeContext;
   paths: ClusterPaths;
+  /** The Kubernetes version the hosts run (the last successful apply's), unknown for a new cluster. */
+  appliedVersion?: string;
+  /** Set when the image's version differs from appliedVersion: the hosts already in the cluster move to it. */
+  upgrade?: VersionChange & { hosts: ResolvedHost[] };
   /** The cluster's directory on every host, and the rootfs in it. */
   remoteDir: string;
   remoteRootfs: string;
@@ -93,17 +98,20 @@ async function defaultConfig(runtime: Runtime, rootfsDir: string): Promise<strin
 
 /** The driver's context for `images`, with the state its prepare made (kept unless this is a dry run). */
 export async function runtimeContext(
-  input: Pick<ClusterInput, 'loaded' | 'paths' | 'secrets' | 'dryRun'>,
+  input: Pick<ClusterInput, 'loaded' | 'paths' | 'secrets' | 'dryRun' | 'previous'>,
   hosts: { masters: ResolvedHost[]; nodes: ResolvedHost[]; registryHosts: ResolvedHost[] },
   facts: Map<string, HostFacts>,
   images: PreparedImages,
-): Promise<{ runtime: Runtime; runtimeCtx: RuntimeContext }> {
+): Promise<{ runtime: Runtime; runtimeCtx: RuntimeContext; change?: VersionChange }> {
   const name = input.loaded.cluster.metadata.name;
   const runtime = runtimeFor(images.labels);
   const env = images.env;
   const registryHost = hosts.registryHosts[0] ?? hosts.masters[0];
   const version = kubeVersion(images.labels);
   const kube: KubeVersion | undefined = version ? parseKubeVersion(version, 'label version') : undefined;
+  // refused before the driver's prepare keeps anything
+  const rootfs = images.images.find((i) => i.type === 'rootfs') ?? images.images[0];
+  const change = versionChange(runtime, appliedKubeVersion(input.previous), kube, rootfs?.ref ?? name);
   const base: PrepareContext = {
     clusterName: name,
     rootfsDir: `${remoteClusterDir(name)}/rootfs`,
@@ -126,7 +134,7 @@ export async function runtimeContext(
     ),
     imageDefaultConfig: await defaultConfig(runtime, images.rootfsDir),
   };
-  return { runtime, runtimeCtx: await prepareDriver(runtime, base, input.dryRun) };
+  return { runtime, runtimeCtx: await prepareDriver(runtime, base, input.dryRun), change };
 }
 
 /**
@@ -157,16 +165,21 @@ export function hostRoles(loaded: LoadedClusterfile) {
 
 /** The planned cluster of `loaded` from its facts and images, with the driver chosen and prepared. */
 export async function assemble(
-  input: Pick<ClusterInput, 'loaded' | 'paths' | 'secrets' | 'dryRun'>,
+  input: Pick<ClusterInput, 'loaded' | 'paths' | 'secrets' | 'dryRun' | 'previous'>,
   departed: ResolvedHost[],
   facts: Map<string, HostFacts>,
   images: PreparedImages,
 ): Promise<PlannedCluster> {
   const name = input.loaded.cluster.metadata.name;
   const roles = hostRoles(input.loaded);
-  const { runtime, runtimeCtx } = await runtimeContext(input, roles, facts, images);
+  const { runtime, runtimeCtx, change } = await runtimeContext(input, roles, facts, images);
   const remoteDir = remoteClusterDir(name);
+  // hosts this apply adds join at the new version; only those already in the cluster are upgraded
+  const before = new Set(input.previous ? resolveHosts(input.previous.cluster).map((h) => h.ip) : []);
+  const upgraded = [...roles.masters, ...roles.nodes].filter((h) => before.has(h.ip));
   return {
+    appliedVersion: appliedKubeVersion(input.previous),
+    ...(change ? { upgrade: { ...change, hosts: upgraded } } : {}),
     name,
     loaded: input.loaded,
     ...roles,

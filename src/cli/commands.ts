@@ -21,6 +21,7 @@ import { registerSave } from './save.js';
 import { registerScp } from './scp.js';
 import { registerTag } from './tag.js';
 import { registerUmount } from './umount.js';
+import { registerUpgrade } from './upgrade.js';
 
 // One line per command module; each module only declares flags and calls into the layers below,
 // importing them lazily so that `berth --help` stays fast.
@@ -33,3 +34,4 @@ commands.push(registerSandbox);
 commands.push(registerExec, registerScp);
 commands.push(registerRun, registerApply, registerScale, registerReset, registerStatus, registerKubeconfig);
 commands.push(registerCert);
+commands.push(registerUpgrade);

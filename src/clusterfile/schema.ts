@@ -121,6 +121,8 @@ const mountSchema = z.looseObject({
 export const statusSchema = z.looseObject({
   phase: z.enum(clusterPhases).optional(),
   mounts: z.array(mountSchema).optional(),
+  /** The Kubernetes version the last successful apply brought every host to. */
+  kubernetesVersion: z.string().optional(),
   conditions: z.array(z.looseObject({})).optional(),
 });
 

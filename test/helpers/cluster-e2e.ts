@@ -48,7 +48,7 @@ export async function setupCluster(
     hosts: number;
     init?: HostInit;
     /** The example image to build: the k3s one as imageRef (default) or another under `tag`. */
-    image?: { tag: string; distribution: ExampleDistribution };
+    image?: { tag: string; distribution: ExampleDistribution; version?: string };
   },
 ): Promise<ClusterSetup> {
   const home = mkdtempSync(join(tmpdir(), `berth-${opts.sandbox}-`));
@@ -70,6 +70,7 @@ export async function setupCluster(
       tag: opts.image?.tag ?? imageRef,
       workDir: join(home, 'build'),
       ...(opts.image ? { distribution: opts.image.distribution } : {}),
+      ...(opts.image?.version ? { version: opts.image.version } : {}),
     });
     console.log(`example image built in ${Date.now() - started} ms`);
     const sb = await withSandbox(t, {

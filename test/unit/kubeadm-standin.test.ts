@@ -78,7 +78,7 @@ describe('kubeadm stand-in: command line', () => {
     assert.doesNotThrow(() => parseFlags(['--config', 'r.yaml'], flagsOf('reset', 28)));
     assert.throws(() => parseFlags(['-o', 'json'], flagsOf('certs check-expiration', 29)), FlagError);
     assert.doesNotThrow(() => parseFlags(['-o', 'json'], flagsOf('certs check-expiration', 30)));
-    assert.equal(commandFlags('upgrade apply', 29), undefined);
+    assert.equal(commandFlags('upgrade diff', 29), undefined);
   });
 
   test('per-field flags next to --config are refused; skip-*, -v and the allowed ones are not', () => {

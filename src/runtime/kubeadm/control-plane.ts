@@ -127,7 +127,8 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
       host: m0.ip,
       id: 'init',
       description: `kubeadm init on the first master ${m0.ip}`,
-      inputs: { init: m0.ip, version: version.text },
+      // the version is left out: a new one is an upgrade (upgrade.ts), never a second init
+      inputs: { init: m0.ip },
       secrets: [...masterSecrets(ctx.state, m0.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
       failure: 'kubeadm init of the first master',
     },
@@ -207,7 +208,6 @@ export function joinToken(ctx: KubeadmContext): string {
 function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
   const m0 = master0(ctx);
   const config = clusterConfig(ctx);
-  const version = kubeVersionOf(ctx);
   const clusterDir = clusterDirOf(ctx.rootfsDir);
   const local = kubectlCommand(clusterDir, `https://${host.ip}:${ctx.apiPort}`);
   const joinConfig = config.joinConfig(host, {
@@ -221,7 +221,7 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
       host: host.ip,
       id: 'join',
       description: `join ${host.ip} as a control-plane node through ${m0.ip}`,
-      inputs: { joinMaster: host.ip, version: version.text },
+      inputs: { joinMaster: host.ip },
       secrets: [...masterSecrets(ctx.state, host.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
       failure: 'kubeadm join of a control-plane node',
     },

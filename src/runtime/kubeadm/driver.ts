@@ -12,6 +12,7 @@ import { adminConf, kubeDir, pkiDir } from './host-paths.js';
 import { deleteMasterSteps, deleteWorkerSteps } from './removal.js';
 import { kubeadmResetPaths, resetAction } from './reset.js';
 import { type KubeadmState, prepareKubeadm } from './state.js';
+import { upgradeSteps } from './upgrade.js';
 import { joinWorkerSteps, nodeBalancingAction } from './workers.js';
 
 export type { KubeadmState } from './state.js';
@@ -56,5 +57,6 @@ export const kubeadmRuntime: Runtime<KubeadmState> = {
     };
   },
   nodeBalancingSync: nodeBalancingAction,
+  upgrade: upgradeSteps,
   changeCertificates: (ctx, change) => changeCertificates(ctx, change),
 };

@@ -3,7 +3,7 @@ import { installBalancer } from '../../host/balancer.js';
 import { setHostsEntry } from '../../host/etc-hosts.js';
 import { mirrorSecrets } from '../../registry/mirrors.js';
 import type { ClusterHost, HostStep } from '../types.js';
-import { clusterConfig, kubeVersionOf } from './cluster-config.js';
+import { clusterConfig } from './cluster-config.js';
 import {
   bootstrapTokenStep,
   dropConfigCommand,
@@ -49,7 +49,7 @@ function joinWorkerStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
     id: 'join',
     description: `join worker ${host.ip} through its API balancer`,
     // the masters and the token change without making a joined worker join again
-    inputs: { joinWorker: host.ip, version: kubeVersionOf(ctx).text },
+    inputs: { joinWorker: host.ip },
     files: [...(lb.files ?? []), { path: joinConfigFile, content: joinConfig, mode: 0o600 }],
     commands: [
       setHostsEntry(ctx.registry.hostIp, ctx.registry.domain),

@@ -611,7 +611,8 @@ export class KubeApiServer {
           'MethodNotAllowed',
           'the server does not allow this method on the requested resource',
         );
-      if (/protobuf|cbor/.test(req.headers['content-type'] ?? '')) {
+      // a delete's body is only DeleteOptions (kubectl drain sends them as protobuf): read as the defaults
+      if (/protobuf|cbor/.test(req.headers['content-type'] ?? '') && verb !== 'delete') {
         throw new ApiError(
           415,
           'UnsupportedMediaType',
@@ -751,7 +752,8 @@ export class KubeApiServer {
       }
       case 'delete': {
         const text = await readBody(req);
-        const body = text.trim() ? (parseBody(text) as KubeObject) : {};
+        const binary = /protobuf|cbor/.test(req.headers['content-type'] ?? '');
+        const body = text.trim() && !binary ? (parseBody(text) as KubeObject) : {};
         const r = await this.remove(t, ns, route.name!, {
           dryRun: dryRun || (body.dryRun ?? []).includes('All'),
           propagationPolicy:

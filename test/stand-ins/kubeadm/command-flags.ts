@@ -95,6 +95,43 @@ function resetFlags(minor: number): FlagSpec[] {
   return out;
 }
 
+/** upgrade plan|apply|node of 1.<minor>: --feature-gates left 1.32, --config took an UpgradeConfiguration in 1.31. */
+function upgradeFlags(sub: 'plan' | 'apply' | 'node', minor: number): FlagSpec[] {
+  const common = [f('config', V), f('ignore-preflight-errors', S), f('kubeconfig', V)];
+  const versions = [f('allow-experimental-upgrades', B), f('allow-release-candidate-upgrades', B)];
+  const featureGates = minor <= 31 ? [f('feature-gates', V)] : [];
+  if (sub === 'plan')
+    return [
+      ...common,
+      ...versions,
+      ...featureGates,
+      f('etcd-upgrade', B),
+      f('print-config', B),
+      ...outputFlags,
+    ];
+  if (sub === 'apply')
+    return [
+      ...common,
+      ...versions,
+      ...featureGates,
+      f('certificate-renewal', B),
+      f('dry-run', B),
+      f('etcd-upgrade', B),
+      f('force', B, 'f'),
+      f('patches', V),
+      f('print-config', B),
+      f('yes', B, 'y'),
+    ];
+  return [
+    ...common,
+    f('certificate-renewal', B),
+    f('dry-run', B),
+    f('etcd-upgrade', B),
+    f('patches', V),
+    f('skip-phases', S),
+  ];
+}
+
 const tokenPersistent = [f('dry-run', B), f('kubeconfig', V)];
 
 /** The flags of `kubeadm <path...>` for kubeadm 1.<minor>, or undefined for a command it lacks. */
@@ -110,6 +147,9 @@ export function commandFlags(path: string, minor: number): FlagSpec[] | undefine
       f('upload-certs', B),
     ],
     join: joinFlags,
+    'upgrade plan': upgradeFlags('plan', minor),
+    'upgrade apply': upgradeFlags('apply', minor),
+    'upgrade node': upgradeFlags('node', minor),
     reset: resetFlags(minor),
     'token create': [
       ...tokenPersistent,

@@ -13,6 +13,7 @@ import { runJoin } from './join-command.js';
 import { kubeVersion, PKI_DIR } from './kubeadm-paths.js';
 import { runReset } from './reset-command.js';
 import { tokenCreate, tokenDelete, tokenList, uploadCertsPhase } from './token-commands.js';
+import { runUpgradeApply, runUpgradeNode, runUpgradePlan } from './upgrade-command.js';
 import { newCertificateKey } from './upload-certs.js';
 
 const out = (l: string): void => {
@@ -30,6 +31,9 @@ const COMMAND_PATHS = [
   'init',
   'join',
   'reset',
+  'upgrade plan',
+  'upgrade apply',
+  'upgrade node',
   'token create',
   'token list',
   'token delete',
@@ -157,6 +161,12 @@ async function main(): Promise<void> {
         return await runJoin(values, positional, out);
       case 'reset':
         return await runReset(values, out);
+      case 'upgrade plan':
+        return await runUpgradePlan(values, positional, out);
+      case 'upgrade apply':
+        return await runUpgradeApply(values, positional, out);
+      case 'upgrade node':
+        return await runUpgradeNode(values, out);
       case 'token create':
         return await tokenCreate(values, positional, out);
       case 'token list':

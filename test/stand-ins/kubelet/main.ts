@@ -113,6 +113,11 @@ async function sandboxImageReady(socket: string, image: string): Promise<boolean
   }
 }
 
+const versionInfo = (info: KubeObject) => ({
+  kubeletVersion: info.kubeletVersion,
+  kubeProxyVersion: info.kubeProxyVersion,
+});
+
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseFlags>;
   try {
@@ -220,14 +225,17 @@ async function main(): Promise<void> {
         const wasReady = node.status?.conditions?.some(
           (c: KubeObject) => c.type === 'Ready' && c.status === 'True',
         );
-        const status = ready
-          ? heartbeatStatus(node, new Date())
-          : kubeletNode(nodeName, internalIp, taints, false).status;
-        await client.call('PUT', `${path}/status`, { ...node, status: { ...node.status, ...status } });
-        if (ready && !wasReady) {
-          log(`Node ${nodeName} is Ready`);
-          startPods();
-        }
+        const fresh = kubeletNode(nodeName, internalIp, taints, false).status;
+        const status = ready ? heartbeatStatus(node, new Date()) : fresh;
+        // a restarted (upgraded) kubelet reports its own version, as a real one does on start
+        const nodeInfo = { ...node.status?.nodeInfo, ...versionInfo(fresh.nodeInfo) };
+        await client.call('PUT', `${path}/status`, {
+          ...node,
+          status: { ...node.status, ...status, nodeInfo },
+        });
+        if (ready && !wasReady) log(`Node ${nodeName} is Ready`);
+        // a restarted kubelet finds its Node Ready already and must still run its pods
+        if (ready) startPods();
       }
       for (const p of staticPods.pods()) {
         const mirror = mirrorPod(p, nodeName, internalIp);

@@ -25,6 +25,16 @@ function program(name: string): string {
   return name;
 }
 
+/**
+ * The environment of a container's process: the API server stand-in reports the version of its pod's image
+ * tag, as a real kube-apiserver container runs the version its image was built at.
+ */
+function containerEnv(pod: KubeObject): NodeJS.ProcessEnv {
+  const image = String(pod.spec?.containers?.[0]?.image ?? '');
+  const tag = /\/kube-apiserver:(v\d+\.\d+\.\d+)$/.exec(image)?.[1];
+  return tag ? { ...process.env, KUBE_APISERVER_STANDIN_VERSION: tag } : process.env;
+}
+
 function runProcess(pod: KubeObject, argv: string[], log: Log): () => Promise<void> {
   let child: ChildProcess | undefined;
   let stopped = false;
@@ -32,7 +42,10 @@ function runProcess(pod: KubeObject, argv: string[], log: Log): () => Promise<vo
   const name = pod.metadata?.name ?? 'pod';
   const start = () => {
     log(`Starting static pod container ${name}: ${argv.join(' ')}`);
-    const c = spawn(program(argv[0]), argv.slice(1), { stdio: ['ignore', 'inherit', 'inherit'] });
+    const c = spawn(program(argv[0]), argv.slice(1), {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: containerEnv(pod),
+    });
     child = c;
     c.on('error', (e) => log(`static pod ${name}: ${e.message}`));
     c.on('exit', (code, signal) => {

@@ -1,8 +1,8 @@
-// berth's main job on one machine: three sandbox hosts, the example cluster image (k3s, or kubeadm with
-// `--distribution kubeadm`) and the example application image built offline, `berth run` of the cluster
+// berth's main job on one machine: three sandbox hosts, the example cluster image (k3s, or kubeadm or k0s
+// with `--distribution kubeadm|k0s`) and the example application image built offline, `berth run` of the cluster
 // onto 1 master + 2 nodes, `kubectl get nodes`, then `berth run` of the application on the running
 // cluster: its pod ends Running on a node, its image pulled from the cluster registry. Run as root:
-// `npm run demo` or `npm run demo -- --distribution kubeadm`.
+// `npm run demo`, `npm run demo -- --distribution kubeadm` or `npm run demo -- --distribution k0s`.
 // Re-running it first removes the previous demo cluster and sandbox. BERTH_BIN=./berth-linux-amd64 runs
 // every berth command through the single file that `npm run package` makes instead of ./bin/berth.
 
@@ -16,6 +16,7 @@ import {
   buildExampleApp,
   buildExampleImage,
   type ExampleDistribution,
+  K0S_EXAMPLE_VERSION,
   KUBEADM_EXAMPLE_VERSION,
 } from './example-image.js';
 
@@ -26,15 +27,21 @@ const name = 'demo';
 let distribution: ExampleDistribution;
 try {
   const { values } = parseArgs({ options: { distribution: { type: 'string', default: 'k3s' } } });
-  if (values.distribution !== 'k3s' && values.distribution !== 'kubeadm')
-    throw new Error(`--distribution ${values.distribution}: use k3s or kubeadm`);
-  distribution = values.distribution;
+  const d = values.distribution;
+  if (d !== 'k3s' && d !== 'kubeadm' && d !== 'k0s')
+    throw new Error(`--distribution ${d}: use k3s, kubeadm or k0s`);
+  distribution = d;
 } catch (e) {
   process.stderr.write(`demo: ${(e as Error).message}\n`);
   process.exit(2);
 }
-const image =
-  distribution === 'kubeadm' ? `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}` : 'example/k3s:v1.28.14';
+const images: Record<ExampleDistribution, string> = {
+  k3s: 'example/k3s:v1.28.14',
+  kubeadm: `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`,
+  // a tag has no `+`
+  k0s: `example/k0s:${K0S_EXAMPLE_VERSION.replace('+', '-')}`,
+};
+const image = images[distribution];
 const app = 'example/hello:1.0';
 
 function step(title: string): void {
@@ -81,6 +88,12 @@ try {
       "NOTE: kubeadm, kubelet and kube-apiserver in the image are berth's TEST STAND-INS (test/stand-ins: their\n" +
         '      flags, files and a small Kubernetes API); etcd is the real one, kubectl, containerd and runc are\n' +
         "      this machine's.\n",
+    );
+  } else if (distribution === 'k0s' && built.standIn) {
+    process.stdout.write(
+      "NOTE: no real k0s binary is available on this machine, so the image carries berth's k0s TEST STAND-IN\n" +
+        '      (test/stand-ins/k0s: k0s v1.29 commands, flags, files and a small Kubernetes API; it runs the real\n' +
+        "      etcd and this machine's containerd). Set BERTH_K0S_BINARY=/path/to/k0s to build it with a real k0s.\n",
     );
   } else if (built.standIn) {
     process.stdout.write(

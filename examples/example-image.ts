@@ -1,4 +1,4 @@
-// Builds the example cluster images (examples/k3s, examples/kubeadm) offline, for the demo and the
+// Builds the example cluster images (examples/k3s, examples/kubeadm, examples/k0s) offline, for the demo and the
 // end-to-end tests: the images the cluster pulls (pause, and for kubeadm its control-plane images) are built
 // from busybox and served by a registry on this machine, the context lists them in images/shim, and `berth
 // build` saves them into registry/ (pause:3.9...), so that a pull of registry.k8s.io/pause:3.9 on the
@@ -6,7 +6,9 @@
 // k3s: bin/k3s is a real k3s when BERTH_K3S_BINARY names one (or `k3s` is on PATH); otherwise the k3s
 // test stand-in, which the caller is told about. kubeadm: bin/ holds the kubeadm, kubelet and
 // kube-apiserver test stand-ins and the machine's real kubectl, cri/ the machine's real containerd,
-// containerd-shim-runc-v2 and runc. The example application image (examples/hello) is built the same way,
+// containerd-shim-runc-v2 and runc. k0s: bin/k0s is a real k0s when BERTH_K0S_BINARY names one (or `k0s`
+// is on PATH); otherwise the k0s test stand-in (which runs this machine's etcd and containerd as the
+// components a real k0s bundles). The example application image (examples/hello) is built the same way,
 // its container image made from busybox.
 
 import { execFileSync } from 'node:child_process';
@@ -21,17 +23,20 @@ import { saveContextImages } from '../src/image/registry-dir.js';
 import type { ImageStore } from '../src/image/store.js';
 import { hostPlatform } from '../src/image/types.js';
 import { startRegistry } from '../test/helpers/test-registry.js';
+import { writeK0sStandIn } from '../test/stand-ins/k0s/install.js';
 import { writeK3sStandIn } from '../test/stand-ins/k3s/install.js';
 import { writeKubeApiserverStandIn } from '../test/stand-ins/kube-apiserver/install.js';
 import { kubeadmDropIn, kubeletUnit, writeKubeadmStandIns } from '../test/stand-ins/kubeadm/install.js';
 
-export type ExampleDistribution = 'k3s' | 'kubeadm';
+export type ExampleDistribution = 'k3s' | 'kubeadm' | 'k0s';
 
 const examplesDir = fileURLToPath(new URL('../../examples', import.meta.url));
 const appSource = join(examplesDir, 'hello');
 
 /** The Kubernetes version of examples/kubeadm unless a build asks for another. */
 export const KUBEADM_EXAMPLE_VERSION = 'v1.29.3';
+/** The k0s version of examples/k0s (its `version` label). */
+export const K0S_EXAMPLE_VERSION = 'v1.29.4+k0s.0';
 
 /** The images kubeadm pulls for `version`, without a registry host. */
 function kubeadmImages(version: string): string[] {
@@ -70,8 +75,9 @@ function onPath(name: string): string | undefined {
   }
 }
 
-function realK3s(): string | undefined {
-  return process.env.BERTH_K3S_BINARY || onPath('k3s');
+/** A real binary of `distribution` to put in bin/: the one its BERTH_*_BINARY names, else one on PATH. */
+function realBinary(distribution: 'k3s' | 'k0s'): string | undefined {
+  return process.env[`BERTH_${distribution.toUpperCase()}_BINARY`] || onPath(distribution);
 }
 
 /** A program of this machine that the kubeadm example image carries. */
@@ -107,7 +113,7 @@ async function fillKubeadmContext(context: string, version: string): Promise<voi
 
 export interface ExampleImage {
   ref: string;
-  /** True when bin/ holds test stand-ins (always for kubeadm; for k3s when no real k3s was found). */
+  /** True when bin/ holds test stand-ins (always for kubeadm; for k3s and k0s when no real one was found). */
   standIn: boolean;
 }
 
@@ -128,7 +134,7 @@ export async function buildExampleImage(opts: {
   store?: ImageStore;
   /** Extra bytes of random data in the rootfs (payload/random.bin, outside registry/), for benchmarks. */
   payloadBytes?: number;
-  /** Which example: examples/k3s (default) or examples/kubeadm. */
+  /** Which example: examples/k3s (default), examples/kubeadm or examples/k0s. */
   distribution?: ExampleDistribution;
   /** kubeadm: the Kubernetes version (v1.27.x-v1.31.x, as the stand-ins know), KUBEADM_EXAMPLE_VERSION by default. */
   version?: string;
@@ -152,9 +158,10 @@ export async function buildExampleImage(opts: {
     writeFileSync(join(context, 'images', 'shim', 'images.txt'), `${refs.join('\n')}\n`, { flag: 'a' });
     const bin = join(context, 'bin');
     mkdirSync(bin, { recursive: true });
-    const k3s = distribution === 'k3s' ? realK3s() : undefined;
+    const real = distribution === 'kubeadm' ? undefined : realBinary(distribution);
     if (distribution === 'kubeadm') await fillKubeadmContext(context, version);
-    else if (k3s) cpSync(k3s, join(bin, 'k3s'));
+    else if (real) cpSync(real, join(bin, distribution));
+    else if (distribution === 'k0s') await writeK0sStandIn(bin, K0S_EXAMPLE_VERSION);
     else await writeK3sStandIn(bin);
     mkdirSync(join(context, 'registry'), { recursive: true });
     if (opts.payloadBytes) writePayload(context, opts.payloadBytes);
@@ -166,7 +173,7 @@ export async function buildExampleImage(opts: {
         await saveContextImages(dir, { platforms: [hostPlatform()] });
       },
     });
-    return { ref: opts.tag, standIn: !k3s };
+    return { ref: opts.tag, standIn: !real };
   } finally {
     await closeDispatchers();
     await source.stop();

@@ -2,7 +2,7 @@
 // kubeadm Kubernetes, as for the published sealos images.
 
 import { distribution } from '../image/contract.js';
-import { EnvironmentError } from '../util/errors.js';
+import { k0sRuntime } from './k0s/driver.js';
 import { k3sRuntime } from './k3s/driver.js';
 import { kubeadmRuntime } from './kubeadm/driver.js';
 import type { Runtime } from './types.js';
@@ -10,8 +10,6 @@ import type { Runtime } from './types.js';
 export function runtimeFor(labels: Record<string, string>): Runtime {
   const name = distribution(labels);
   if (name === 'k3s') return k3sRuntime;
-  if (name === 'kubeadm') return kubeadmRuntime;
-  throw new EnvironmentError(
-    `the ${name} distribution is not supported by this berth yet; use a k3s or kubeadm image`,
-  );
+  if (name === 'k0s') return k0sRuntime;
+  return kubeadmRuntime;
 }

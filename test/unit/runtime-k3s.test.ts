@@ -7,7 +7,7 @@ import { k3sConfigYaml } from '../../src/runtime/k3s/config.js';
 import { type K3sState, k3sRuntime } from '../../src/runtime/k3s/driver.js';
 import { parseKubeVersion } from '../../src/runtime/kube-version.js';
 import type { RuntimeContext } from '../../src/runtime/types.js';
-import { EnvironmentError, InputError } from '../../src/util/errors.js';
+import { InputError } from '../../src/util/errors.js';
 import { shSyntax } from '../helpers/run-local.js';
 
 function ctx(over: Partial<RuntimeContext<K3sState>> = {}): RuntimeContext<K3sState> {
@@ -233,12 +233,7 @@ test('runtimeFor picks by distribution label', () => {
   assert.equal(runtimeFor({ 'apps.sealos.io/distribution': 'k3s' }).name, 'k3s');
   assert.equal(runtimeFor({ 'sealos.io.distribution': 'K3S' }).name, 'k3s');
   assert.equal(runtimeFor({}).name, 'kubeadm', 'no distribution label is kubeadm');
-  assert.throws(
-    () => runtimeFor({ 'sealos.io.distribution': 'k0s' }),
-    (e: unknown) =>
-      e instanceof EnvironmentError &&
-      e.message === 'the k0s distribution is not supported by this berth yet; use a k3s or kubeadm image',
-  );
+  assert.equal(runtimeFor({ 'sealos.io.distribution': 'k0s' }).name, 'k0s');
   assert.throws(() => runtimeFor({ 'sealos.io.distribution': 'rke2' }), /"rke2", which berth does not know/);
 });
 

@@ -24,7 +24,7 @@ import { imageConfigFile, whereIs } from './sources.js';
 // Refuses a document whose apiVersion the cluster's kubeadm cannot take, and any field that is not in the
 // API the document names, with the line of the field and the nearest real field name.
 
-interface Problem {
+export interface Problem {
   path: PropertyKey[];
   /** What is wrong with a known field; absent for a field the API does not have. */
   message?: string;
@@ -119,7 +119,8 @@ function walk(value: unknown, field: Field, path: PropertyKey[], out: Problem[],
   }
 }
 
-function problems(object: unknown, fields: Fields): Problem[] {
+/** Every field of `object` that the tree `fields` does not have or that has the wrong shape. */
+export function problems(object: unknown, fields: Fields): Problem[] {
   const out: Problem[] = [];
   walk(object, fields, [], out, fields);
   return out;

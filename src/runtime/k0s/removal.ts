@@ -1,0 +1,89 @@
+import { shellQuote } from '../../util/shell.js';
+import { nodeNameByIp, removeNodeCommand } from '../remove-node.js';
+import type { ClusterHost, HostStep } from '../types.js';
+import { k0sBin } from './host-paths.js';
+import { type K0sContext, kubectl, master0 } from './host-setup.js';
+import { resetAction } from './reset.js';
+
+// Hosts leaving the cluster: the Node drained and deleted through a controller that stays; a departing
+// controller's etcd member removed through that controller with `k0s etcd leave --peer-address` (a stale
+// member counts against quorum), every departing one before any is reset; then `k0s stop` and `k0s reset`
+// on the host itself.
+
+function removeNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
+  return {
+    host: via.ip,
+    id: `remove-node-${host.ip}`,
+    always: true,
+    description: `drain and delete node ${host.ip} through ${via.ip}`,
+    commands: [removeNodeCommand(kubectl(ctx), host, host.hostname)],
+  };
+}
+
+/**
+ * The departing controllers' etcd members removed through `via`, in whatever order etcd accepts: it refuses
+ * to remove a running member while a stopped one would then cost the quorum, so a member refused is tried
+ * again after the others (the stopped one goes first, then the running one), a bounded number of rounds.
+ */
+function leaveEtcdStep(via: ClusterHost, hosts: ClusterHost[]): HostStep {
+  const ips = hosts.map((h) => h.ip);
+  return {
+    host: via.ip,
+    id: `leave-etcd-${ips.join(',')}`,
+    always: true,
+    description: `remove the etcd members of ${ips.join(', ')} through ${via.ip}`,
+    commands: [
+      `pending=${shellQuote(ips.join(' '))}
+round=0
+while [ -n "$pending" ] && [ $round -le ${ips.length} ]; do
+round=$((round + 1)); left=
+for ip in $pending; do
+if ! ${k0sBin} etcd member-list | grep -qF "\\"https://$ip:2380\\""; then echo "$ip has no etcd member (left already)"
+elif ${k0sBin} etcd leave --peer-address="$ip"; then echo "$ip left etcd"
+else left="$left $ip"; fi
+done
+pending=\${left# }
+if [ -n "$pending" ]; then sleep 2; fi
+done
+if [ -n "$pending" ]; then echo "${via.ip}: etcd did not let $pending leave; see ${k0sBin} etcd member-list there" >&2; exit 1; fi`,
+    ],
+    failure: `removing the etcd members of ${ips.join(', ')}`,
+  };
+}
+
+/**
+ * The Node deleted once more after its host was reset: a departing controller's kubelet keeps running
+ * until then and registers the Node again when it is deleted while the other controllers leave etcd.
+ */
+function forgetNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
+  const k = kubectl(ctx);
+  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(k, host.ip)})"`;
+  return {
+    host: via.ip,
+    id: `forget-node-${host.ip}`,
+    always: true,
+    description: `delete node ${host.ip} again through ${via.ip}, its kubelet gone`,
+    commands: [`name=${name}; if [ -n "$name" ]; then ${k} delete node "$name" --ignore-not-found; fi`],
+  };
+}
+
+function resetStep(ctx: K0sContext, host: ClusterHost): HostStep {
+  return { host: host.ip, id: 'reset', always: true, ...resetAction(ctx) };
+}
+
+export function deleteWorkerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
+  const via = master0(ctx);
+  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h)]);
+}
+
+export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
+  const leaving = new Set(hosts.map((h) => h.ip));
+  const via = ctx.masters.find((m) => !leaving.has(m.ip));
+  if (!via) throw new Error('deleting every controller leaves no cluster to remove them from');
+  return [
+    ...hosts.map((h) => removeNodeStep(ctx, via, h)),
+    leaveEtcdStep(via, hosts),
+    ...hosts.map((h) => resetStep(ctx, h)),
+    ...hosts.map((h) => forgetNodeStep(ctx, via, h)),
+  ];
+}

@@ -5,8 +5,8 @@
 // drop-ins, and k0s's own node-local load balancing once there are several controllers. Every method
 // returns files and shell for the phases to run.
 
-import { withServer } from '../kubeconfig-server.js';
-import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
+import { masterKubeconfig } from '../kubeconfig-server.js';
+import type { Runtime, RuntimeDefaults } from '../types.js';
 import { initSteps, joinControllerSteps } from './control-plane.js';
 import { adminConf, berthAdminConf, pkiDir } from './host-paths.js';
 import { master0 } from './host-setup.js';
@@ -36,14 +36,7 @@ export const k0sRuntime: Runtime<K0sState> = {
   deleteMasters: deleteControllerSteps,
   deleteNodes: deleteWorkerSteps,
   reset: (ctx) => resetAction(ctx),
-  kubeconfig(ctx): KubeconfigSource {
-    const m0 = master0(ctx);
-    const url = `https://${m0.ip}:${ctx.apiPort}`;
-    return {
-      remotePath: berthAdminConf,
-      rewrite: (content) => withServer(content, url, `k0s kubeconfig admin on ${m0.ip}`),
-    };
-  },
+  kubeconfig: (ctx) => masterKubeconfig(master0(ctx), ctx.apiPort, berthAdminConf, 'k0s kubeconfig admin'),
   nodeBalancingSync: nodeEndpointAction,
   upgrade: upgradeSteps,
 };

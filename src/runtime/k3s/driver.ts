@@ -14,16 +14,9 @@ import { mirrorSecrets } from '../../registry/mirrors.js';
 import { InputError } from '../../util/errors.js';
 import { shellQuote } from '../../util/shell.js';
 import { compareMinor } from '../kube-version.js';
-import { withServer } from '../kubeconfig-server.js';
+import { masterKubeconfig } from '../kubeconfig-server.js';
 import { removeNodeCommand } from '../remove-node.js';
-import type {
-  ClusterHost,
-  HostStep,
-  KubeconfigSource,
-  Runtime,
-  RuntimeContext,
-  RuntimeDefaults,
-} from '../types.js';
+import type { ClusterHost, HostStep, Runtime, RuntimeContext, RuntimeDefaults } from '../types.js';
 import { k3sConfigYaml } from './config.js';
 import { k3sRegistriesYaml } from './registries.js';
 
@@ -337,13 +330,7 @@ export const k3sRuntime: Runtime<K3sState> = {
   reset(ctx) {
     return resetAction(ctx);
   },
-  kubeconfig(ctx): KubeconfigSource {
-    const url = `https://${master0(ctx).ip}:${ctx.apiPort}`;
-    return {
-      remotePath: `${configDir}/k3s.yaml`,
-      rewrite: (content) => withServer(content, url, `${configDir}/k3s.yaml on ${master0(ctx).ip}`),
-    };
-  },
+  kubeconfig: (ctx) => masterKubeconfig(master0(ctx), ctx.apiPort, `${configDir}/k3s.yaml`),
   nodeBalancingSync(ctx, node) {
     return nodeBalancingSyncAction(ctx, node);
   },

@@ -75,11 +75,11 @@ export function dropConfigCommand(file: string): string {
 }
 
 /** Stops the kubelet and resets what an interrupted kubeadm run left, so that the run can start over. */
-export function resetLeftoversCommand(): string {
+export function resetLeftoversCommand(clusterDir: string): string {
   return `if ${leftoversTest()}; then
 echo "kubeadm left files from an interrupted run; resetting them first"
 ${stopService(kubeletService.name)}
-${kubeadmCommand('reset -f')}
+${kubeadmCommand(clusterDir, 'reset -f')}
 fi`;
 }
 
@@ -152,10 +152,10 @@ echo "the control plane already answers on ${m0.ip}; kubeadm init is not run aga
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
 start_kubelet
 else
-${resetLeftoversCommand()}
+${resetLeftoversCommand(clusterDirOf(ctx.rootfsDir))}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
-${kubeadmCommand(`init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
+${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
 : > ${initDone}
 fi
 ${dropConfigCommand(initConfigFile)}`,
@@ -189,7 +189,7 @@ export function bootstrapTokenStep(ctx: KubeadmContext): HostStep {
     commands: [
       `t=$(cat ${file}); id=\${t%%.*}
 if ! ${kubectl} -n kube-system get secret "bootstrap-token-$id" >/dev/null 2>&1; then
-${kubeadmCommand(`token create "$t" --ttl ${ttl}s --description 'joins by berth'`)}
+${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `token create "$t" --ttl ${ttl}s --description 'joins by berth'`)}
 fi`,
     ],
     outputs: {
@@ -242,10 +242,10 @@ echo "${host.ip} already serves the control plane; kubeadm join is not run again
 rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
 start_kubelet
 else
-${resetLeftoversCommand()}
+${resetLeftoversCommand(clusterDirOf(ctx.rootfsDir))}
 ${installUploadCommand(ctx.rootfsDir)}
 start_kubelet
-${kubeadmCommand(`join --config ${joinConfigFile}`)}
+${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `join --config ${joinConfigFile}`)}
 fi
 : > ${controlPlaneMark(ctx.rootfsDir)}
 ${dropConfigCommand(joinConfigFile)}`,

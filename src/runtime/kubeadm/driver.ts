@@ -4,8 +4,8 @@
 // in parallel through their node-local API balancer, and departing masters leave etcd as well as the API.
 // Every method returns files and shell for the phases to run.
 
-import { withServer } from '../kubeconfig-server.js';
-import type { KubeconfigSource, Runtime, RuntimeDefaults } from '../types.js';
+import { masterKubeconfig } from '../kubeconfig-server.js';
+import type { Runtime, RuntimeDefaults } from '../types.js';
 import { changeCertificates } from './certificate-change.js';
 import { initSteps, joinMasterSteps, master0 } from './control-plane.js';
 import { adminConf, kubeDir, pkiDir } from './host-paths.js';
@@ -48,14 +48,7 @@ export const kubeadmRuntime: Runtime<KubeadmState> = {
   deleteMasters: deleteMasterSteps,
   deleteNodes: deleteWorkerSteps,
   reset: (ctx) => resetAction(ctx),
-  kubeconfig(ctx): KubeconfigSource {
-    const m0 = master0(ctx);
-    const url = `https://${m0.ip}:${ctx.apiPort}`;
-    return {
-      remotePath: adminConf,
-      rewrite: (content) => withServer(content, url, `${adminConf} on ${m0.ip}`),
-    };
-  },
+  kubeconfig: (ctx) => masterKubeconfig(master0(ctx), ctx.apiPort, adminConf),
   nodeBalancingSync: nodeBalancingAction,
   upgrade: upgradeSteps,
   changeCertificates: (ctx, change) => changeCertificates(ctx, change),

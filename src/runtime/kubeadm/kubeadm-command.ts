@@ -3,10 +3,11 @@ import { adminConf, binDir } from './host-paths.js';
 
 // kubeadm as berth runs it: its output streamed to berth's log, and on failure its error line printed
 // last (kubeadm's own last line only says how to see a stack trace), so that the step's failure names
-// what went wrong.
+// what went wrong. Its output is kept in the cluster's directory on the host, not in /tmp: a step cut short
+// (berth killed, the link lost) leaves it where reset removes it.
 
-export function kubeadmCommand(args: string): string {
-  return `d=$(mktemp -d)
+export function kubeadmCommand(clusterDir: string, args: string): string {
+  return `d=$(mktemp -d ${shellQuote(`${clusterDir}/kubeadm-run.XXXXXX`)})
 { rc=0; ${binDir}/kubeadm ${args} 2>&1 || rc=$?; echo "$rc" > "$d/rc"; } | tee "$d/out"
 rc=$(cat "$d/rc")
 if [ "$rc" -ne 0 ]; then

@@ -47,7 +47,7 @@ export function upgradeSteps(ctx: KubeadmContext, host: ClusterHost, from: KubeV
         // a run cut short may have stopped the kubelet: kubeadm needs the control plane it runs
         startService(kubeletService.name),
         ...(isMaster ? [waitApi('before kubeadm upgrade')] : []),
-        kubeadmCommand(kubeadm),
+        kubeadmCommand(clusterDirOf(ctx.rootfsDir), kubeadm),
         // the kubelet runs its new binary from here on
         stopService(kubeletService.name),
         startService(kubeletService.name),

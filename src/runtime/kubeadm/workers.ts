@@ -14,7 +14,7 @@ import {
   tokenSecrets,
 } from './control-plane.js';
 import { hostChecksStep } from './host-checks.js';
-import { joinConfigFile, kubeletConf } from './host-paths.js';
+import { clusterDirOf, joinConfigFile, kubeletConf } from './host-paths.js';
 import { installProgramsAction, kubeletStartFunction } from './host-setup.js';
 import { kubeadmCommand } from './kubeadm-command.js';
 import { caCertHash } from './pki/index.js';
@@ -60,9 +60,9 @@ if [ -s ${kubeletConf} ]; then
 echo "${host.ip} has joined already; kubeadm join is not run again"
 start_kubelet
 else
-${resetLeftoversCommand()}
+${resetLeftoversCommand(clusterDirOf(ctx.rootfsDir))}
 start_kubelet
-${kubeadmCommand(`join --config ${joinConfigFile}`)}
+${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `join --config ${joinConfigFile}`)}
 fi
 ${dropConfigCommand(joinConfigFile)}`,
     ],

@@ -88,16 +88,24 @@ function machineProgram(name: string, debianPackage: string): string {
   return path;
 }
 
+/** The Kubefile's version label changed from the example's `from` to `to`. */
+function setVersionLabel(context: string, from: string, to: string): void {
+  const kubefile = join(context, 'Kubefile');
+  writeFileSync(kubefile, readFileSync(kubefile, 'utf8').replace(`version="${from}"`, `version="${to}"`));
+}
+
+/** The k0s stand-in of `version` in bin/, and the image's version label saying so. */
+async function fillK0sContext(context: string, version: string): Promise<void> {
+  await writeK0sStandIn(join(context, 'bin'), version);
+  setVersionLabel(context, K0S_EXAMPLE_VERSION, version);
+}
+
 /** bin/ and cri/ of the kubeadm example, and the kubelet unit files scripts/init.sh installs. */
 async function fillKubeadmContext(context: string, version: string): Promise<void> {
   const bin = join(context, 'bin');
   await writeKubeadmStandIns(bin, version);
   await writeKubeApiserverStandIn(bin, version);
-  const kubefile = join(context, 'Kubefile');
-  writeFileSync(
-    kubefile,
-    readFileSync(kubefile, 'utf8').replace(`version="${KUBEADM_EXAMPLE_VERSION}"`, `version="${version}"`),
-  );
+  setVersionLabel(context, KUBEADM_EXAMPLE_VERSION, version);
   cpSync(machineProgram('kubectl', 'kubectl'), join(bin, 'kubectl'));
   const cri = join(context, 'cri');
   mkdirSync(cri, { recursive: true });
@@ -136,11 +144,14 @@ export async function buildExampleImage(opts: {
   payloadBytes?: number;
   /** Which example: examples/k3s (default), examples/kubeadm or examples/k0s. */
   distribution?: ExampleDistribution;
-  /** kubeadm: the Kubernetes version (v1.27.x-v1.31.x, as the stand-ins know), KUBEADM_EXAMPLE_VERSION by default. */
+  /**
+   * The version the image carries: kubeadm v1.27.x-v1.31.x (KUBEADM_EXAMPLE_VERSION by default), k0s
+   * v1.28.x+k0s.N-v1.30.x+k0s.N (K0S_EXAMPLE_VERSION by default), as the stand-ins know them.
+   */
   version?: string;
 }): Promise<ExampleImage> {
   const distribution = opts.distribution ?? 'k3s';
-  const version = opts.version ?? KUBEADM_EXAMPLE_VERSION;
+  const version = opts.version ?? (distribution === 'k0s' ? K0S_EXAMPLE_VERSION : KUBEADM_EXAMPLE_VERSION);
   if (distribution === 'kubeadm' && !/^v1\.(2[7-9]|3[01])\.\d+$/.test(version))
     throw new Error(
       `examples/kubeadm: version ${version} is outside v1.27.x-v1.31.x, which the stand-ins know`,
@@ -161,7 +172,7 @@ export async function buildExampleImage(opts: {
     const real = distribution === 'kubeadm' ? undefined : realBinary(distribution);
     if (distribution === 'kubeadm') await fillKubeadmContext(context, version);
     else if (real) cpSync(real, join(bin, distribution));
-    else if (distribution === 'k0s') await writeK0sStandIn(bin, K0S_EXAMPLE_VERSION);
+    else if (distribution === 'k0s') await fillK0sContext(context, version);
     else await writeK3sStandIn(bin);
     mkdirSync(join(context, 'registry'), { recursive: true });
     if (opts.payloadBytes) writePayload(context, opts.payloadBytes);

@@ -127,6 +127,9 @@ test('joins: fresh tokens from the first controller as always-step outputs, in a
   assert.equal(filled, 'H4sI-token');
   assert.deepEqual(k0sRuntime.joinMasters(ctx, []), []);
   assert.deepEqual(k0sRuntime.joinNodes(ctx, []), []);
+  // with no controller leaving, no etcd step is planned (it would run on every apply)
+  assert.deepEqual(k0sRuntime.deleteMasters(ctx, []), []);
+  assert.deepEqual(k0sRuntime.deleteNodes(ctx, []), []);
   syntax([...controllers, ...workers]);
 });
 

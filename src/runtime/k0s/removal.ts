@@ -77,6 +77,7 @@ export function deleteWorkerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostSt
 }
 
 export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
+  if (hosts.length === 0) return [];
   const leaving = new Set(hosts.map((h) => h.ip));
   const via = ctx.masters.find((m) => !leaving.has(m.ip));
   if (!via) throw new Error('deleting every controller leaves no cluster to remove them from');

@@ -32,6 +32,7 @@ export function k0sPaths(dataDir = DEFAULT_DATA_DIR) {
     kubeletConf: join(dataDir, 'kubelet.conf'),
     kubeletBootstrapConf: join(dataDir, 'kubelet-bootstrap.conf'),
     kubeletConfig: join(dataDir, 'kubelet-config.yaml'),
+    nllbUpstreams: join(dataDir, 'nllb-upstreams.json'),
     containerdRoot: join(dataDir, 'containerd'),
     images: join(dataDir, 'images'),
     statusSocket: join(RUN_DIR, 'status.sock'),

@@ -103,6 +103,9 @@ export class WorkerComponents {
   }
 
   async start(): Promise<void> {
+    // a restarted worker's kubelet.conf names the local balancer, which must serve before the worker config
+    // can be read through it: it starts from the API servers it last knew, as k0s's envoy keeps its config
+    if (!this.o.onController) await this.resumeNllb();
     const config = await this.loadConfig();
     if (config.nllb.enabled && !this.o.onController) await this.startNllb(config);
     const socket = this.o.criSocket
@@ -111,11 +114,37 @@ export class WorkerComponents {
     this.startKubelet(config, socket);
   }
 
-  private async startNllb(config: WorkerConfig): Promise<void> {
-    const nllb = new NodeLocalBalancer(config.nllb.apiServerBindPort);
-    this.nllb = nllb;
-    nllb.setUpstreams(config.apiServerAddresses.map(toUpstream));
+  private async resumeNllb(): Promise<void> {
+    if (!existsSync(this.p.nllbUpstreams) || !existsSync(this.p.kubeletConf)) return;
+    const kept = JSON.parse(readFileSync(this.p.nllbUpstreams, 'utf8')) as {
+      bindPort: number;
+      upstreams: Upstream[];
+    };
+    if (
+      parseKubeconfig(readFileSync(this.p.kubeletConf, 'utf8')).server !==
+      `https://localhost:${kept.bindPort}`
+    )
+      return;
+    const nllb = new NodeLocalBalancer(kept.bindPort);
+    nllb.setUpstreams(kept.upstreams);
     await nllb.start();
+    this.nllb = nllb;
+  }
+
+  private setUpstreams(nllb: NodeLocalBalancer, bindPort: number, upstreams: Upstream[]): void {
+    nllb.setUpstreams(upstreams);
+    writeFileSync(this.p.nllbUpstreams, JSON.stringify({ bindPort, upstreams: nllb.upstreamList() }), {
+      mode: 0o600,
+    });
+  }
+
+  private async startNllb(config: WorkerConfig): Promise<void> {
+    const port = config.nllb.apiServerBindPort;
+    const resumed = this.nllb;
+    const nllb = resumed ?? new NodeLocalBalancer(port);
+    this.nllb = nllb;
+    this.setUpstreams(nllb, port, config.apiServerAddresses.map(toUpstream));
+    if (!resumed) await nllb.start();
     const local = `https://localhost:${config.nllb.apiServerBindPort}`;
     for (const file of [this.p.kubeletBootstrapConf, this.p.kubeletConf]) {
       if (!existsSync(file)) continue;
@@ -128,7 +157,7 @@ export class WorkerComponents {
       if (!existsSync(this.p.kubeletConf)) return;
       try {
         const eps = await apiEndpoints(KubeClient.fromFile(this.p.kubeletConf));
-        if (eps.length) nllb.setUpstreams(eps);
+        if (eps.length) this.setUpstreams(nllb, port, eps);
       } catch (e) {
         klog.warn(`NLLB: reading the kubernetes endpoints failed: ${(e as Error).message}`);
       }

@@ -6,11 +6,12 @@ import { after, before, test } from 'node:test';
 import ssh2 from 'ssh2';
 import { runOnChannel } from '../../src/ssh/exec.js';
 import { ConnectionLostError, exitCodeOf, RemoteCommandError } from '../../src/util/errors.js';
+import { sshHostKey } from '../helpers/ssh-host-key.js';
 
 // ssh2 is CommonJS; only Client is a named export Node can see
-const { Client, Server, utils } = ssh2;
+const { Client, Server } = ssh2;
 
-const hostKey = utils.generateKeyPairSync('ed25519').private;
+const hostKey = sshHostKey();
 let server: InstanceType<typeof Server>;
 let client: InstanceType<typeof Client>;
 

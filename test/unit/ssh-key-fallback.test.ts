@@ -10,11 +10,12 @@ import ssh2 from 'ssh2';
 import { connect } from '../../src/ssh/connect.js';
 import { KnownHostsFile } from '../../src/ssh/known-hosts.js';
 import { ConnectError } from '../../src/util/errors.js';
+import { sshHostKey } from '../helpers/ssh-host-key.js';
 
-const { Server, utils } = ssh2;
+const { Server } = ssh2;
 
 const dir = mkdtempSync(join(tmpdir(), 't-ssh-pk-'));
-const hostKey = utils.generateKeyPairSync('ed25519').private;
+const hostKey = sshHostKey();
 let server: InstanceType<typeof Server>;
 let port = 0;
 

@@ -52,8 +52,9 @@ if [ -n "$pending" ]; then echo "${via.ip}: etcd did not let $pending leave; see
 }
 
 /**
- * The Node deleted once more after its host was reset: a departing controller's kubelet keeps running
- * until then and registers the Node again when it is deleted while the other controllers leave etcd.
+ * The Node deleted once more after its host was reset: a departing host's kubelet keeps running until
+ * then, and registers the Node again when it sees it deleted (a worker's between the drain and its reset,
+ * a controller's while the other controllers leave etcd).
  */
 function forgetNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
   const k = kubectl(ctx);
@@ -73,7 +74,7 @@ function resetStep(ctx: K0sContext, host: ClusterHost): HostStep {
 
 export function deleteWorkerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
   const via = master0(ctx);
-  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h)]);
+  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h), forgetNodeStep(ctx, via, h)]);
 }
 
 export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {

@@ -10,7 +10,9 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  type Stats,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -285,7 +287,7 @@ const tmpfsRoots = ['/run', '/tmp', '/dev/shm'];
 const insideScript = `set -e
 echo '## files'
 # sort spills big inputs to files: in /dev/shm, left out of this list, not in the /tmp it lists
-find / ${prune} -o ${fileFormat} | LC_ALL=C sort -T /dev/shm
+find ${[...tmpfsRoots, '/var/lib/containerd'].join(' ')} -xdev ${prune} -o ${fileFormat} | LC_ALL=C sort -T /dev/shm
 echo '## digests'
 find ${tmpfsRoots.join(' ')} -xdev ${prune} -o -type f -exec sha256sum {} + 2>/dev/null | awk '{ print $2, $1 }' | LC_ALL=C sort
 echo '## mounts'
@@ -373,6 +375,86 @@ function listTree(dir: string): string[] {
   }
 }
 
+/** find's letter (`%y`) for the type of an lstat result. */
+function typeLetter(st: Stats): string {
+  if (st.isFile()) return 'f';
+  if (st.isDirectory()) return 'd';
+  if (st.isSymbolicLink()) return 'l';
+  if (st.isCharacterDevice()) return 'c';
+  if (st.isBlockDevice()) return 'b';
+  if (st.isFIFO()) return 'p';
+  return 's';
+}
+
+/** One entry as `fileFormat` prints it, so that machineChanges() can hold it against the machine's find. */
+function entryLine(path: string, st: Stats, linkTarget: string): string {
+  const mode = (st.mode & 0o7777).toString(8);
+  return st.isDirectory()
+    ? `${path} d ${mode}`
+    : `${path} ${typeLetter(st)} ${mode} ${st.size} ${linkTarget}`;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+// overlayfs marks a directory that hides the lower one's entries (removed, then made again) with this
+// xattr; node cannot read xattrs, python3 (on every machine berth's tests run on) can.
+const opaqueDirsProgram = `import os, sys
+root = sys.argv[1]
+for d, dirs, _ in os.walk(root):
+    for n in dirs:
+        p = os.path.join(d, n)
+        for a in ('trusted.overlay.opaque', 'trusted.overlay.redirect'):
+            try:
+                os.getxattr(p, a, follow_symlinks=False)
+                print(os.path.relpath(p, root))
+                break
+            except OSError:
+                pass`;
+
+/**
+ * The host's own changes to its root, read from the overlay's upper layer on this machine rather than by
+ * listing the host's whole / through the overlay (minutes for a few hosts): each entry of the upper layer
+ * whose type, mode, size or link is not that of the machine's own path (the lower layer), a whiteout as
+ * `PATH absent`, and a directory that hides the lower one as `... opaque`. An entry the host copied up
+ * unchanged is left out, just as one it never touched. Below the machine's own mount points the lower
+ * layer is not what the machine shows, so entries there are always listed.
+ */
+function upperChanges(upper: string): string[] {
+  if (!existsSync(upper)) return [];
+  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith('/') && m !== '/');
+  const belowMount = (p: string) => mountPoints.some((m) => p === m || p.startsWith(`${m}/`));
+  const r = spawnSync('python3', ['-c', opaqueDirsProgram, upper], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, `listing the opaque dirs of ${upper}: ${r.stderr}`);
+  const opaque = new Set(r.stdout.split('\n').filter(Boolean));
+  const out: string[] = [];
+  for (const rel of listTree(upper)) {
+    const onHost = `/${rel}`;
+    if (skipped.some((p) => onHost === p || onHost.startsWith(`${p}/`))) continue;
+    const st = lstatOrUndefined(join(upper, rel));
+    if (!st) continue;
+    const lower = belowMount(onHost) ? undefined : lstatOrUndefined(onHost);
+    if (st.isCharacterDevice() && st.rdev === 0) {
+      if (lower) out.push(`${onHost} absent`);
+      continue;
+    }
+    const line = entryLine(onHost, st, st.isSymbolicLink() ? readlinkSync(join(upper, rel)) : '');
+    if (opaque.has(rel)) out.push(`${line} opaque`);
+    else if (!lower || entryLine(onHost, lower, lower.isSymbolicLink() ? readlinkSync(onHost) : '') !== line)
+      out.push(line);
+  }
+  return out;
+}
+
 /**
  * `PATH SHA256` of every regular file in a layer of the host's own on this machine (`dir` is mounted at
  * `mountedAt` on the host) whose content is not the machine's file at that path (`below`, the overlay's
@@ -394,8 +476,8 @@ function ownLayerDigests(dir: string, mountedAt: string, below?: string): string
 }
 
 /**
- * What a host holds: its files (type, mode, size, link), the content digest of each file that is its own
- * (in its overlay's upper layer, containerd's dir, or a tmpfs), mounts, /etc/hosts, systemd units and
+ * What a host holds: the files that are its own (type, mode, size, link: what its overlay's upper layer
+ * changed, containerd's dir, its tmpfs mounts), the content digest of each of them, mounts, /etc/hosts, systemd units and
  * cgroups, processes, iptables rules and routes.
  */
 export function snapshotHost(setup: SshAccess, h: SandboxHost): HostSnapshot {
@@ -411,6 +493,7 @@ export function snapshotHost(setup: SshAccess, h: SandboxHost): HostSnapshot {
       snap[section] = [];
     } else if (line) snap[section]?.push(line);
   }
+  snap.files = [...(snap.files ?? []), ...upperChanges(join(layer, 'upper'))].sort();
   snap.digests = [
     ...(snap.digests ?? []),
     ...ownLayerDigests(join(layer, 'upper'), '/', '/'),

@@ -3,7 +3,8 @@
 // state), the driver's new state is kept before any host changes (the old and the new certificates come
 // from the same CAs, so a run cut short leaves every master valid and the next run finishes the rest), and
 // the driver's steps run one master after another. After a renew the local admin kubeconfig is fetched
-// again, since its client certificate was renewed too.
+// again, since its client certificate was renewed too. A dry run prints the steps and changes nothing: the
+// new state is made in memory only, and neither it nor the kubeconfig is written.
 
 import { ImageStore } from '../image/store.js';
 import type { CertificateChange } from '../runtime/types.js';
@@ -51,7 +52,7 @@ export async function changeClusterCertificates(
             `cluster ${name} runs ${cluster.runtime.name}, which makes its own certificates; berth cert ${change.kind === 'renew' ? 'renew' : '--alt-names'} works on kubeadm clusters`,
           );
         const { state, steps } = await makeCertificates(cluster.runtimeCtx, change);
-        await saveDriverState(name, state);
+        if (!options.dryRun) await saveDriverState(name, state);
         cluster.runtimeCtx = { ...cluster.runtimeCtx, state };
         const runner = sshRunner(pool, cluster.masters, { concurrency, signal: options.signal });
         const title =
@@ -64,6 +65,7 @@ export async function changeClusterCertificates(
           runner,
           options,
         });
+        if (options.dryRun) return;
         if (change.kind === 'renew') {
           // the admin kubeconfig berth hands out carries the renewed client certificate too
           const master0 = cluster.masters[0];

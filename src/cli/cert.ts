@@ -27,6 +27,7 @@ const shared = '\n--cluster <name> (default "default") and --accept-host-key are
 interface ChangeFlags {
   cluster: string;
   acceptHostKey?: boolean;
+  dryRun?: boolean;
 }
 
 async function change(
@@ -36,6 +37,7 @@ async function change(
   const { changeClusterCertificates } = await import('../apply/cluster-certificates.js');
   await changeClusterCertificates(flags.cluster, what, {
     acceptNewHostKey: !!flags.acceptHostKey,
+    dryRun: !!flags.dryRun,
     signal: interruptSignal(),
   });
 }
@@ -53,6 +55,7 @@ export function registerCert(program: Command): void {
     .option('--alt-names <names>', 'names and addresses to add to the API server certificate (A,B)')
     .option('--cluster <name>', 'cluster name', 'default')
     .option('--accept-host-key', 'accept and record host keys that differ from the recorded ones')
+    .option('--dry-run', 'with --alt-names or renew: print the steps, change nothing')
     .action(async (flags: ChangeFlags & { altNames?: string }) => {
       if (flags.altNames === undefined)
         throw new UsageError('berth cert: give --alt-names A,B or a subcommand (check, renew)');
@@ -63,7 +66,7 @@ export function registerCert(program: Command): void {
     .description(
       'renew every leaf certificate and control-plane kubeconfig from the kept CAs, restarting the control plane one master at a time',
     )
-    .addHelpText('after', shared)
+    .addHelpText('after', `${shared}--dry-run, given to berth cert, prints the steps and changes nothing.\n`)
     .action((_flags: unknown, cmd: Command) => change(cmd.optsWithGlobals<ChangeFlags>(), { kind: 'renew' }));
   cert
     .command('check')

@@ -307,6 +307,19 @@ ${extra}`;
   await t.test(
     'cert --alt-names: every API server serves the added names, one master at a time',
     async () => {
+      const state = readFileSync(join(home, cluster, 'driver-state'), 'utf8');
+      const dry = await berthOk(
+        ['cert', '--alt-names', addedSans.join(','), '--cluster', cluster, '--dry-run'],
+        120_000,
+      );
+      const planned = [...dry.stdout.matchAll(/^\s+(\S+) apiserver-alt-names:/gm)].map((m) => m[1]);
+      assert.deepEqual(
+        planned,
+        masters.map((m) => m.ip),
+        `the dry run plans every master:\n${dry.stdout}`,
+      );
+      assert.equal(readFileSync(join(home, cluster, 'driver-state'), 'utf8'), state, 'state unchanged');
+      assert.ok(!servedSans(m1.ip, addedSans[0] as string).includes(`DNS:${addedSans[0]}`), 'nothing served');
       const r = await berthOk(['cert', '--alt-names', addedSans.join(','), '--cluster', cluster], 300_000);
       console.log(`cert --alt-names took ${(r.ms / 1000).toFixed(1)} s`);
       const order = [...r.stderr.matchAll(/^\s+(\S+) apiserver-alt-names:/gm)].map((m) => m[1]);

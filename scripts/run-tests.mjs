@@ -36,12 +36,25 @@ const result = spawnSync(
   { stdio: 'inherit', env: { ...process.env, TMPDIR: testTmp } },
 );
 // A sandbox left up by a crashed test has its hosts' mounts below its BERTH_HOME: never delete through them.
+// The hosts' own mounts live in their private mount namespaces, where this process cannot see them, but
+// each host's boot script runs from its folder below the BERTH_HOME.
 const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
   .split('\n')
   .map((line) => line.split(' ')[4] ?? '')
   .filter((point) => point.startsWith(`${testTmp}/`));
-if (mounted.length > 0) {
-  console.log(`run-tests: ${testTmp} kept: ${mounted.length} mount(s) below it, first ${mounted[0]}`);
+const hostsUp = readdirSync('/proc')
+  .filter((pid) => /^\d+$/.test(pid))
+  .filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${testTmp}/`);
+    } catch {
+      return false;
+    }
+  });
+if (mounted.length > 0 || hostsUp.length > 0) {
+  console.log(
+    `run-tests: ${testTmp} kept: ${mounted.length} mount(s) below it${mounted[0] ? `, first ${mounted[0]}` : ''}, ${hostsUp.length} process(es) running from it${hostsUp[0] ? `, first PID ${hostsUp[0]}` : ''}`,
+  );
   process.exit(result.status || 1);
 }
 const left = readdirSync(testTmp);

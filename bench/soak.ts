@@ -1,6 +1,6 @@
 // Soak: a node added to and deleted from a 1+5 sandbox cluster (a master, four nodes that stay, the one
 // that comes and goes) BENCH_SOAK_CYCLES times (100 by default), on the example image of the runtime
-// BENCH_SOAK_RUNTIME names (k3s by default, or kubeadm, whose hosts boot systemd). After the first cycle and after the last, with the
+// BENCH_SOAK_RUNTIME names (k3s by default, kubeadm, whose hosts boot systemd, or k0s). After the first cycle and after the last, with the
 // node deleted both times, it counts on each host: /etc/hosts lines, iptables rules (iptables-save in the
 // host's network namespace), processes and mounts; and here: berth's open file descriptors (add and
 // delete run in this process, so a leak accumulates across cycles), processes below this one, and the size
@@ -25,17 +25,24 @@ if (!Number.isInteger(cycles) || cycles < 2) throw new Error(`BENCH_SOAK_CYCLES=
 const home = mkdtempSync(join(tmpdir(), 'berth-bench-soak-'));
 process.env.BERTH_HOME = home;
 const { sandboxDown, sandboxUp } = await import('../src/sandbox/index.js');
-const { buildExampleImage, KUBEADM_EXAMPLE_VERSION } = await import('../examples/example-image.js');
+const { buildExampleImage, K0S_EXAMPLE_VERSION, KUBEADM_EXAMPLE_VERSION } = await import(
+  '../examples/example-image.js'
+);
 const { addHosts, deleteHosts } = await import('../src/apply/scale.js');
 const { setQuiet } = await import('../src/util/log.js');
 const { hostProcesses, iptablesRules, mustSsh } = await import('../test/helpers/cluster-e2e.js');
 const { runBerth } = await import('../test/helpers/run-berth.js');
 const { stateProblems } = await import('../test/chaos/state-files.js');
 
-const runtime = process.env.BENCH_SOAK_RUNTIME ?? 'k3s';
-if (runtime !== 'k3s' && runtime !== 'kubeadm')
-  throw new Error(`BENCH_SOAK_RUNTIME=${runtime}: give k3s or kubeadm`);
-const image = runtime === 'kubeadm' ? `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}` : 'example/k3s:v1.28';
+const images = {
+  k3s: 'example/k3s:v1.28',
+  kubeadm: `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`,
+  k0s: `example/k0s:${K0S_EXAMPLE_VERSION.replace('+', '-')}`,
+} as const;
+const runtime = (process.env.BENCH_SOAK_RUNTIME ?? 'k3s') as keyof typeof images;
+if (!Object.hasOwn(images, runtime))
+  throw new Error(`BENCH_SOAK_RUNTIME=${runtime}: give ${Object.keys(images).join(', ')}`);
+const image = images[runtime];
 const cluster = 'soak';
 const sandbox = `bsoak-${process.pid}`;
 type Counts = Map<string, number>;

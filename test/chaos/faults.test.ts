@@ -1,70 +1,70 @@
 // The fault campaign's short form, run by CI, on each runtime's example image: on k3s one SIGKILL each in
 // run, add and delete, a link cut in the middle of a join and a reboot during one; on kubeadm (slower to
-// install) one SIGKILL of run, the link cut and the reboot. bench/chaos.ts is the long form.
+// install) one SIGKILL of run, one of an upgrade to the next minor, the link cut and the reboot; on k0s
+// one SIGKILL of run, one of an upgrade and the link cut. bench/chaos.ts is the long form.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { KUBEADM_EXAMPLE_VERSION } from '../../examples/example-image.js';
-import { imageRef, setupCluster } from '../helpers/cluster-e2e.js';
+import { type TestContext, test } from 'node:test';
+import { setupCluster } from '../helpers/cluster-e2e.js';
 import { testInit } from '../helpers/sandbox.js';
 import { runCampaign } from './campaign.js';
+import { buildUpgradeChain, type ChaosRuntime, chaosRuntimes, exampleTag } from './runtimes.js';
 
 const seedOf = () => Number(process.env.BERTH_CHAOS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-test('k3s: after SIGKILLs, a cut link and a reboot, the next run converges and no state file is corrupt', async (t) => {
-  const setup = await setupCluster(t, { sandbox: 't-chaos', hosts: 3 });
-  const cluster = 't-chaos';
-  setup.resetOnCleanup(cluster);
-  const seed = seedOf();
-  const r = await runCampaign({
-    image: imageRef,
-    sandbox: setup.sb,
-    cluster,
-    home: setup.home,
-    kills: 3,
-    seed,
-    linkCut: true,
-    reboot: true,
-    say: (line) => console.log(line),
-  });
-  assert.deepEqual(r.failures, [], `seed ${seed}`);
-  assert.equal(r.converged, r.injected);
-  assert.equal(r.corrupt, 0);
-  assert.equal(r.injected, 5, `seed ${seed}: 3 kills, a link cut and a reboot`);
-});
-
-const kubeadmSkip =
-  process.getuid?.() !== 0
-    ? 'needs root (sandbox hosts)'
-    : testInit === 'sshd' && "the example kubeadm image's check hook needs systemd";
-
-test('kubeadm: after a SIGKILL, a cut link and a reboot, the next run converges and no state file is corrupt', {
-  skip: kubeadmSkip,
-}, async (t) => {
-  const tag = `example/kubeadm:${KUBEADM_EXAMPLE_VERSION}`;
-  const cluster = 't-chaos-kadm';
+/** The campaign on `runtime`'s example image (its own version, upgraded to the next when `kills` allow). */
+async function campaign(
+  t: TestContext,
+  runtime: keyof typeof chaosRuntimes,
+  cluster: string,
+  faults: { kills: number; linkCut: boolean; reboot: boolean; injected: number },
+): Promise<void> {
+  const rt: ChaosRuntime = chaosRuntimes[runtime];
+  // the example's own version and the one after it; k3s has none
+  const versions = rt.versions.slice(-2);
+  const image = exampleTag(rt.distribution, versions[0]);
   const setup = await setupCluster(t, {
     sandbox: cluster,
     hosts: 3,
-    init: 'systemd',
-    image: { tag, distribution: 'kubeadm' },
+    ...(rt.init ? { init: rt.init } : {}),
+    ...(rt.distribution === 'k3s' ? {} : { image: { tag: image, distribution: rt.distribution } }),
   });
   setup.resetOnCleanup(cluster);
+  const upgrades = await buildUpgradeChain(rt.distribution, versions, setup.home);
   const seed = seedOf();
+  const started = Date.now();
   const r = await runCampaign({
-    image: tag,
+    image,
+    upgrades,
     sandbox: setup.sb,
     cluster,
     home: setup.home,
-    kills: 1,
     seed,
-    linkCut: true,
-    reboot: true,
-    joinStep: 'join',
+    ...faults,
+    joinStep: rt.joinStep,
     commandTimeoutMs: 600_000,
     say: (line) => console.log(line),
   });
+  console.log(`campaign of ${runtime} (seed ${seed}) took ${((Date.now() - started) / 1000).toFixed(0)} s`);
   assert.deepEqual(r.failures, [], `seed ${seed}`);
   assert.equal(r.converged, r.injected);
   assert.equal(r.corrupt, 0);
-  assert.equal(r.injected, 3, `seed ${seed}: a kill, a link cut and a reboot`);
+  assert.equal(r.injected, faults.injected, `seed ${seed}: faults injected`);
+}
+
+const rootSkip = process.getuid?.() !== 0 && 'needs root (sandbox hosts)';
+
+test('k3s: after SIGKILLs, a cut link and a reboot, the next run converges and no state file is corrupt', async (t) => {
+  await campaign(t, 'k3s', 't-chaos', { kills: 3, linkCut: true, reboot: true, injected: 5 });
+});
+
+test('kubeadm: after SIGKILLs of run and upgrade, a cut link and a reboot, the next run converges and no state file is corrupt', {
+  skip: rootSkip || (testInit === 'sshd' && "the example kubeadm image's check hook needs systemd"),
+}, async (t) => {
+  await campaign(t, 'kubeadm', 't-chaos-kadm', { kills: 2, linkCut: true, reboot: true, injected: 4 });
+});
+
+test('k0s: after SIGKILLs of run and upgrade and a cut link, the next run converges and no state file is corrupt', {
+  skip: rootSkip,
+}, async (t) => {
+  await campaign(t, 'k0s', 't-chaos-k0s', { kills: 2, linkCut: true, reboot: false, injected: 3 });
 });

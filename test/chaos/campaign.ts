@@ -159,7 +159,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   async function must(args: string[]): Promise<number> {
     const r = await start(args, timeoutMs).done;
     if (r.code !== 0)
-      throw new Error(`berth ${args.join(' ')} exited ${r.code}: ${failureLine(r.stderr) || r.stderr}`);
+      throw new Error(
+        `berth ${args.join(' ')} exited ${r.code}: ${failureLine(r.stderr)}\n${r.stderr.split('\n').slice(-40).join('\n')}`,
+      );
     return r.ms;
   }
 
@@ -281,23 +283,27 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
     return true;
   }
 
-  // whole commands, timed: the scale for the kill moments
-  o.say(`seed ${o.seed}; image ${o.image}; hosts ${o.sandbox.hosts.map((h) => h.ip).join(' ')}`);
-  const whole = {
-    run: await must(ops.run.args),
-    add: await must(ops.add.args),
-    delete: await must(ops.delete.args),
-  };
-  o.say(
-    `whole commands: run ${(whole.run / 1000).toFixed(1)} s, add ${(whole.add / 1000).toFixed(1)} s, delete ${(whole.delete / 1000).toFixed(1)} s`,
-  );
-  const moment = (name: keyof typeof whole) => Math.round(whole[name] * (0.03 + 0.92 * random()));
-
   // a share of the kills each for run and upgrade, the rest for add and delete
   const shares = chain.length > 0 ? 4 : 3;
   const runKills = Math.ceil(o.kills / shares);
   const upgradeKills = chain.length > 0 ? Math.min(o.kills - runKills, Math.ceil(o.kills / shares)) : 0;
   const addDeleteKills = o.kills - runKills - upgradeKills;
+
+  // whole commands, timed: the scale for the kill moments (add and delete only when they get kills)
+  o.say(`seed ${o.seed}; image ${o.image}; hosts ${o.sandbox.hosts.map((h) => h.ip).join(' ')}`);
+  const whole = { run: await must(ops.run.args), add: 0, delete: 0 };
+  if (addDeleteKills > 0) {
+    whole.add = await must(ops.add.args);
+    whole.delete = await must(ops.delete.args);
+  }
+  o.say(
+    `whole commands: ${Object.entries(whole)
+      .filter(([, ms]) => ms > 0)
+      .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`)
+      .join(', ')}`,
+  );
+  const moment = (name: keyof typeof whole) => Math.round(whole[name] * (0.03 + 0.92 * random()));
+
   let kills = 0;
   /** `kill` tried until `want` of its kills landed, at most 3 tries a kill (plus `spare`): a command may end first. */
   async function landed(want: number, kill: () => Promise<boolean>, spare = 0): Promise<void> {
@@ -328,8 +334,9 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   await landed(upgradeKills, upgradeKilled);
   if (kills < o.kills) o.say(`only ${kills} of ${o.kills} kills landed before their command ended`);
 
+  // extra is out of the cluster here, and in it after the link cut
   if (o.linkCut) await linkCut();
-  if (o.reboot) await reboot();
+  if (o.reboot) await reboot(o.linkCut);
   await must(ops.reset.args);
   o.say(
     `faults injected ${result.injected} / converged ${result.converged} / corrupt state ${result.corrupt}`,
@@ -369,8 +376,8 @@ export async function runCampaign(o: CampaignOptions): Promise<CampaignResult> {
   }
 
   /** extra rebooted (every process killed, booted again) while it joins in an add; the add again converges. */
-  async function reboot(): Promise<void> {
-    await must(['delete', '--nodes', extra.ip, ...c]);
+  async function reboot(extraIn: boolean): Promise<void> {
+    if (extraIn) await must(ops.delete.args);
     const run = start(ops.add.args, timeoutMs);
     if (!(await stepStarted(run, `${extra.ip} ${joinStep}`, timeoutMs)))
       throw new Error(`berth add ended before ${extra.ip} started to join:\n${run.stderr()}`);

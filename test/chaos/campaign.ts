@@ -1,4 +1,4 @@
-// The fault campaign, shared by its short form in CI (test/chaos/faults.test.ts) and its long form
+// The fault campaign, shared by its short form in CI (test/chaos/faults-*.test.ts) and its long form
 // (bench/chaos.ts): on a sandbox of three hosts it runs, adds and deletes a node and upgrades the cluster
 // with the real CLI, and injects the faults operators meet: berth killed (SIGKILL) at random moments of
 // run, add, delete and upgrade; a host's link cut in the middle of a phase; a host rebooted while it

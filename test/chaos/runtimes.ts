@@ -1,5 +1,5 @@
 // What the fault campaign needs of each runtime's example image, shared by its CI form
-// (faults.test.ts) and its long form (bench/chaos.ts): how its hosts boot, the id of its driver's node
+// (faults-*.test.ts) and its long form (bench/chaos.ts): how its hosts boot, the id of its driver's node
 // join step, and the versions of its upgrade chain.
 import { join } from 'node:path';
 import { buildExampleImage, type ExampleDistribution } from '../../examples/example-image.js';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -54,6 +54,8 @@ export function clusterPaths(name: string): ClusterPaths {
  * Beside the lock dir, who holds it, so that a lock left by a killed berth is recognised as such. Not inside:
  * a file written there changes the dir's mtime, which proper-lockfile then takes for a compromised lock.
  */
+const LOCK_NAME = '.lock';
+
 function lockOwnerFile(lockPath: string): string {
   return `${lockPath}.owner`;
 }
@@ -98,7 +100,7 @@ export async function withClusterLock<T>(
   const { dir } = clusterPaths(name);
   if (opts.dryRun && !(await exists(dir))) return fn();
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const lockPath = join(dir, '.lock');
+  const lockPath = join(dir, LOCK_NAME);
   const take = () => lockfile.lock(dir, { lockfilePath: lockPath, stale: 30_000, update: 10_000 });
   let release: () => Promise<void>;
   try {
@@ -128,6 +130,8 @@ export async function withClusterLock<T>(
   } finally {
     await rm(lockOwnerFile(lockPath), { force: true });
     await release();
+    // the dir goes when removeClusterState emptied it; one still holding state stays (rmdir refuses it)
+    await rmdir(dir).catch(() => undefined);
   }
 }
 
@@ -208,7 +212,12 @@ export async function saveDriverState(name: string, state: unknown): Promise<voi
   await writeFileAtomic(clusterPaths(name).driverState, `${encryptSecret(JSON.stringify(state))}\n`, 0o600);
 }
 
-/** Forgets a cluster entirely (after `berth reset`). */
+/** Forgets a cluster entirely (after `berth reset`, or a first apply that failed), under withClusterLock. */
 export async function removeClusterState(name: string): Promise<void> {
-  await rm(clusterPaths(name).dir, { recursive: true, force: true });
+  const { dir } = clusterPaths(name);
+  // the lock stays until its holder lets go (withClusterLock removes the dir then): proper-lockfile
+  // refreshes it every 10 s and, finding it gone, throws from a timer, which ended a slow reset in a crash
+  const lock = [LOCK_NAME, basename(lockOwnerFile(LOCK_NAME))];
+  for (const entry of await readdir(dir).catch(() => [] as string[]))
+    if (!lock.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true });
 }

@@ -202,6 +202,8 @@ export interface NodeRow {
   name: string;
   ip: string;
   ready: boolean;
+  /** The version its kubelet reports, e.g. v1.30.3. */
+  kubelet: string;
 }
 
 /** Real kubectl with `kubeconfig` (stdin from `input`); it must succeed, and its stdout is returned. */
@@ -226,6 +228,7 @@ export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
       status: {
         addresses?: Array<{ type: string; address: string }>;
         conditions?: Array<{ type: string; status: string }>;
+        nodeInfo?: { kubeletVersion?: string };
       };
     }>;
   };
@@ -233,6 +236,7 @@ export function kubectlNodes(kubeconfig: string, server?: string): NodeRow[] {
     name: n.metadata.name,
     ip: n.status.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
     ready: n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+    kubelet: n.status.nodeInfo?.kubeletVersion ?? '',
   }));
 }
 

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -8,6 +16,7 @@ import {
   clusterPaths,
   loadDriverState,
   loadOrCreateSecrets,
+  removeClusterState,
   saveDriverState,
   validateClusterName,
   withClusterLock,
@@ -46,12 +55,27 @@ test("a lock left by a killed berth is taken over at once, a live holder's is no
   }).stdout;
   writeFileSync(`${lock}.owner`, `${hostname()} ${dead}\n`);
   assert.equal(await withClusterLock('c3', async () => 'resumed'), 'resumed');
-  mkdirSync(lock);
+  mkdirSync(lock, { recursive: true });
   writeFileSync(`${lock}.owner`, `${hostname()} ${process.pid}\n`);
   await assert.rejects(
     withClusterLock('c3', async () => undefined),
     /being changed by berth process \d+; wait/,
   );
+});
+
+test("a cluster's state is removed around the lock its holder keeps; the dir goes when the lock does", async () => {
+  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+  const { dir } = clusterPaths('c4');
+  await withClusterLock('c4', async () => {
+    writeFileSync(join(dir, 'Clusterfile'), 'kind: Cluster\n');
+    mkdirSync(join(dir, 'rootfs', 'bin'), { recursive: true });
+    await removeClusterState('c4');
+    // proper-lockfile refreshes the lock until it is released and crashes the process if it is gone
+    assert.deepEqual(readdirSync(dir).sort(), ['.lock', '.lock.owner']);
+  });
+  assert.equal(existsSync(dir), false);
+  await withClusterLock('c4', async () => writeFileSync(join(dir, 'Clusterfile'), 'kind: Cluster\n'));
+  assert.deepEqual(readdirSync(dir), ['Clusterfile'], 'a dir that holds state stays');
 });
 
 test('cluster names are checked', () => {

@@ -144,13 +144,15 @@ async function main(): Promise<void> {
       });
     },
   );
+  // kube-apiserver fails /healthz until its post-start hooks made these; a stand-in serving ok before
+  // them let a loaded host's kubeadm init reach an API without kube-system
+  await api.ensureBuiltins();
+  await ensureBootstrapPolicy(api);
   await new Promise<void>((resolve) => {
     server.once('error', (e) => commandFailed(`failed to listen on ${bind}:${port}: ${e.message}`));
     server.listen(port, bind, () => resolve());
   });
   klog('I', `Serving securely on ${bind}:${port}`);
-  await api.ensureBuiltins();
-  await ensureBootstrapPolicy(api);
   const lease = new ControllerLease(api, (m) => klog('W', m));
   lease.start();
   const controller = new WorkloadController(api, {

@@ -30,5 +30,5 @@ export {
 export { SshPool, type SshPoolOptions } from './pool.js';
 export { SshSession } from './session.js';
 export { shellQuote } from './shell.js';
-export type { TreeCopyResult } from './tree-copy.js';
+export type { HostDiff, TreeCopyResult } from './tree-copy.js';
 export { type HostSpec, hostLabel } from './types.js';

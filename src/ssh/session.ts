@@ -5,7 +5,7 @@ import { type ExecOptions, type ExecResult, killTreeCommand, runOnChannel } from
 import { fetchFile, type PutFileOptions, putFile } from './files.js';
 import { LocalTree } from './local-tree.js';
 import { asRoot, detectSudoMode, type SudoMode } from './sudo.js';
-import { copyTree, type TreeCopyResult } from './tree-copy.js';
+import { copyTree, diffWithHost, type HostDiff, type TreeCopyResult } from './tree-copy.js';
 import { type HostSpec, hostLabel, hostUser } from './types.js';
 
 // sshd allows 10 sessions per connection by default (MaxSessions); stay under it.
@@ -70,6 +70,16 @@ export class SshSession {
     requireAbsolute(this.label, remoteDir);
     const tree = typeof local === 'string' ? await LocalTree.scan(local) : local;
     return copyTree((c, o) => this.run(c, o), tree, remoteDir.replace(/\/+$/, '') || '/', opts);
+  }
+
+  /** What the host lacks of `tree` at `remoteDir`, without sending anything. */
+  treeDiff(
+    tree: LocalTree,
+    remoteDir: string,
+    opts: Pick<ExecOptions, 'sudo' | 'signal'> = {},
+  ): Promise<HostDiff> {
+    requireAbsolute(this.label, remoteDir);
+    return diffWithHost((c, o) => this.run(c, o), tree, remoteDir.replace(/\/+$/, '') || '/', opts);
   }
 
   /** Copies one remote file to `localPath` (written atomically). */

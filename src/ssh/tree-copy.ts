@@ -149,16 +149,22 @@ function archive(tree: LocalTree, script: string, entries: LocalEntry[]): Readab
   return Readable.from(pack as unknown as AsyncIterable<Buffer>);
 }
 
+export interface HostDiff {
+  /** Whether `dest` exists on the host at all. */
+  exists: boolean;
+  diff: TreeDiff;
+}
+
 /**
- * Copies `tree` into `dest` on one host, sending only files whose size or sha256 differ from the host's
- * copy, as one tar stream over one exec channel.
+ * What the host lacks of `tree` at `dest`: sizes and modes of what it has, then sha256 on both sides of
+ * only the files whose size matches.
  */
-export async function copyTree(
+export async function diffWithHost(
   run: Runner,
   tree: LocalTree,
   dest: string,
-  opts: Pick<ExecOptions, 'sudo' | 'signal' | 'timeoutMs'> = {},
-): Promise<TreeCopyResult> {
+  opts: Pick<ExecOptions, 'sudo' | 'signal'> = {},
+): Promise<HostDiff> {
   const base = { sudo: opts.sudo, signal: opts.signal };
   const remote = parseListing((await run(listCommand(dest), base)).stdout);
   const candidates = sizeMatches(tree.entries, remote);
@@ -171,8 +177,21 @@ export async function copyTree(
     ]);
     remoteHashes = parseHashes(remoteOut.stdout);
   }
-  const diff = diffTree(tree.entries, remote, localHashes, remoteHashes);
-  const fresh = !remote.exists;
+  return { exists: remote.exists, diff: diffTree(tree.entries, remote, localHashes, remoteHashes) };
+}
+
+/**
+ * Copies `tree` into `dest` on one host, sending only files whose size or sha256 differ from the host's
+ * copy, as one tar stream over one exec channel.
+ */
+export async function copyTree(
+  run: Runner,
+  tree: LocalTree,
+  dest: string,
+  opts: Pick<ExecOptions, 'sudo' | 'signal' | 'timeoutMs'> = {},
+): Promise<TreeCopyResult> {
+  const { exists, diff } = await diffWithHost(run, tree, dest, opts);
+  const fresh = !exists;
   const toSend = fresh ? tree.entries : diff.send;
   const script = placementScript(dest, tree, diff, fresh);
   await run(receiveCommand(dest), { ...opts, stdin: archive(tree, script, toSend) });

@@ -1,7 +1,7 @@
 // The rootfs phase on five sandbox hosts: the tree leaves this machine once and the hosts relay it;
 // every host ends with the same files as the local tree (registry/ only on the registry host), a host
-// without python3 gets a direct copy, nothing of the relay stays behind, a re-apply sends nothing, and a
-// host that fails mid-stream is named in one line, holds no half-written rootfs, and does not stop the
+// without python3 gets a direct copy, nothing of the relay stays behind, a re-apply sends nothing, a
+// slightly changed tree sends about only what changed, and a host that fails mid-stream is named in one line, holds no half-written rootfs, and does not stop the
 // hosts after it in the chain.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -47,6 +47,8 @@ function localListing(root: string, withoutRegistry: boolean): string {
   return r.stdout;
 }
 
+const UNITS: Record<string, number> = { B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3 };
+
 function captureLog(): { lines: string[]; restore: () => void } {
   const lines: string[] = [];
   const original = process.stderr.write.bind(process.stderr);
@@ -83,7 +85,7 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
     hosts.map((h) => pool.session({ host: h.ip, privateKeyPath: sb.keyPath })),
   );
   const sh = async (s: SshSession, cmd: string) => (await s.exec(cmd, { timeoutMs: 60_000 })).stdout;
-  const planned = (name: string): PlannedCluster =>
+  const planned = (name: string, key = 'dist-test-1'): PlannedCluster =>
     ({
       name,
       hosts,
@@ -91,12 +93,21 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
       nodes: hosts.slice(1),
       registryHosts: hosts.slice(0, 1),
       facts: new Map(),
-      images: { key: 'dist-test-1', rootfsDir },
+      images: { key, rootfsDir },
       remoteRootfs: `/var/lib/berth/${name}/rootfs`,
     }) as unknown as PlannedCluster;
+  const sent: Array<{ what: string; bytes: number }> = [];
+  const runner = sshRunner(pool, hosts, { concurrency: 20 });
   const engine = async (name: string): Promise<Engine> => ({
     journal: await Journal.open(join(home, name, 'journal')),
-    runner: sshRunner(pool, hosts, { concurrency: 20 }),
+    runner: {
+      ...runner,
+      async copy(copy, ips) {
+        const r = await runner.copy(copy, ips);
+        sent.push({ what: copy.what, bytes: r.bytesSent });
+        return r;
+      },
+    },
     options: {},
   });
   const leftovers = async (s: SshSession, name: string) => {
@@ -137,8 +148,8 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
   );
   assert.match(text, /sending the rootfs \([\d.]+ \w+, sha256 [0-9a-f]{12}\) once, relayed by 4 hosts/);
 
-  const full = localListing(rootfsDir, false);
-  const base = localListing(rootfsDir, true);
+  let full = localListing(rootfsDir, false);
+  let base = localListing(rootfsDir, true);
   assert.match(full, /registry/);
   for (const [i, s] of sessions.entries()) {
     const got = await sh(s, listing('/var/lib/berth/t-dist-a/rootfs'));
@@ -149,6 +160,41 @@ test('the rootfs is sent once, relayed by the hosts, and lands identically every
   // a re-apply: every host's journal shows this rootfs, so the phase has nothing to do
   const again = await runPhases([copyRootfs], planned('t-dist-a'), await engine('t-dist-a'));
   assert.equal(again[0]?.outcome, 'skipped');
+
+  // a slightly changed tree (one file edited, one added) over the one in place: only the changes travel
+  writeFileSync(join(rootfsDir, 'etc', 'deep', 'er', 'conf.yaml'), 'a: 2\n');
+  writeFileSync(join(rootfsDir, 'bin', 'added.bin'), randomBytes(256 * 1024));
+  const changed = 256 * 1024 + 5;
+  full = localListing(rootfsDir, false);
+  base = localListing(rootfsDir, true);
+  sent.length = 0;
+  const capChange = captureLog();
+  try {
+    await runPhases([copyRootfs], planned('t-dist-a', 'dist-test-2'), await engine('t-dist-a'));
+  } finally {
+    capChange.restore();
+  }
+  const line =
+    /sending the rootfs \(([\d.]+) (\w+), (\d+) unchanged file\(s\) left out, sha256 [0-9a-f]{12}\) once, relayed by 4 hosts/.exec(
+      capChange.lines.join(''),
+    );
+  assert.ok(line, 'the relayed stream leaves out the unchanged files');
+  assert.equal(line[3], '3', 'payload.bin, bin/tool and etc/empty are left out');
+  const stream = Number(line[1]) * (UNITS[line[2] as string] ?? Number.NaN);
+  assert.ok(stream < changed + 16 * 1024, `the stream is ${stream} bytes for ${changed} changed`);
+  // the rootfs: the stream once, plus the changed files again for the host without python3; registry: nothing
+  assert.deepEqual(
+    sent.map((s) => s.what),
+    ['rootfs', 'registry'],
+  );
+  const rootfsSent = sent[0]?.bytes ?? Number.NaN;
+  assert.ok(rootfsSent < 2 * changed + 16 * 1024, `${rootfsSent} bytes sent for ${changed} changed`);
+  assert.equal(sent[1]?.bytes, 0);
+  for (const [i, s] of sessions.entries()) {
+    const got = await sh(s, listing('/var/lib/berth/t-dist-a/rootfs'));
+    assert.equal(got, i === 0 ? full : base, `${s.label}: the changed rootfs differs from the local tree`);
+    await leftovers(s, 't-dist-a');
+  }
 
   // host 2 runs out of space mid-stream: named in one line, no half-written rootfs, hosts after it served
   const failing = sessions[2] as SshSession;

@@ -115,15 +115,64 @@ function controlPlaneMark(rootfsDir: string): string {
   return shellQuote(`${clusterDirOf(rootfsDir)}/kubeadm-control-plane-done`);
 }
 
+/** How one master becomes part of the control plane: by `kubeadm init` or by a control-plane join. */
+interface ControlPlaneRun {
+  step: Omit<HostStep, 'files' | 'commands'>;
+  description: string;
+  /** Whether the master is the first one (its upload holds the cluster's own files). */
+  first: boolean;
+  configFile: string;
+  config: string;
+  /** kubectl against the API server this run brings up. */
+  kubectl: string;
+  /** Shell test that this master already serves the control plane, so kubeadm is not run again. */
+  alreadyServes: string;
+  alreadyMessage: string;
+  /** kubeadm's arguments. */
+  kubeadm: string;
+  apiFailure: string;
+  after?: string[];
+}
+
+function controlPlaneStep(ctx: KubeadmContext, r: ControlPlaneRun): HostStep {
+  const clusterDir = clusterDirOf(ctx.rootfsDir);
+  return merge(r.step, [
+    installProgramsAction(ctx.rootfsDir),
+    {
+      description: r.description,
+      files: [
+        ...masterUploadFiles(ctx.state, r.step.host, ctx.rootfsDir, r.first),
+        { path: r.configFile, content: r.config, mode: 0o600 },
+      ],
+      commands: [
+        // a join reaches the cluster through master0; afterwards its master serves the name itself
+        ...namesCommands(ctx, master0(ctx).ip),
+        `${kubeletStartFunction()}
+if ${r.alreadyServes}; then
+echo ${shellQuote(r.alreadyMessage)}
+rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
+start_kubelet
+else
+${resetLeftoversCommand(clusterDir)}
+${installUploadCommand(ctx.rootfsDir)}
+start_kubelet
+${kubeadmCommand(clusterDir, r.kubeadm)}
+fi
+: > ${controlPlaneMark(ctx.rootfsDir)}
+${dropConfigCommand(r.configFile)}`,
+        waitForApiCommand(r.kubectl, apiWaitSeconds, r.apiFailure),
+        ...(r.after ?? []),
+      ],
+    },
+  ]);
+}
+
 export function initSteps(ctx: KubeadmContext): HostStep[] {
   const m0 = master0(ctx);
-  const config = clusterConfig(ctx);
-  const version = kubeVersionOf(ctx);
-  const clusterDir = clusterDirOf(ctx.rootfsDir);
-  const kubectl = kubectlCommand(clusterDir);
-  const initDone = controlPlaneMark(ctx.rootfsDir);
-  const init = merge(
-    {
+  const kubectl = kubectlCommand(clusterDirOf(ctx.rootfsDir));
+  const skipped = skippedInitPhases(kubeVersionOf(ctx).minor).join(',');
+  const init = controlPlaneStep(ctx, {
+    step: {
       host: m0.ip,
       id: 'init',
       description: `kubeadm init on the first master ${m0.ip}`,
@@ -132,42 +181,20 @@ export function initSteps(ctx: KubeadmContext): HostStep[] {
       secrets: [...masterSecrets(ctx.state, m0.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
       failure: 'kubeadm init of the first master',
     },
-    [
-      installProgramsAction(ctx.rootfsDir),
-      {
-        description: 'the first control-plane node',
-        files: [
-          ...masterUploadFiles(ctx.state, m0.ip, ctx.rootfsDir, true),
-          { path: initConfigFile, content: config.initConfig(m0, ctx.state.bootstrapToken), mode: 0o600 },
-        ],
-        commands: [
-          ...namesCommands(ctx, m0.ip),
-          // An API that answers is not enough to skip init: berth killed in the middle of kubeadm init leaves
-          // one without the phases after it (the bootstrap token's RBAC, the addons), and joins then fail;
-          // only an init that finished leaves its mark. A joined master leaves it too: it becomes the first
-          // master when the one before it is deleted, and must not be initialised as a new cluster then.
-          `${kubeletStartFunction()}
-if [ -s ${kubeletConf} ] && [ -f ${initDone} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
-echo "the control plane already answers on ${m0.ip}; kubeadm init is not run again"
-rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-start_kubelet
-else
-${resetLeftoversCommand(clusterDirOf(ctx.rootfsDir))}
-${installUploadCommand(ctx.rootfsDir)}
-start_kubelet
-${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `init --config ${initConfigFile} --skip-phases=${skippedInitPhases(version.minor).join(',')} --skip-token-print`)}
-: > ${initDone}
-fi
-${dropConfigCommand(initConfigFile)}`,
-          waitForApiCommand(
-            kubectl,
-            apiWaitSeconds,
-            `${m0.ip}: the API server did not answer within ${apiWaitSeconds} s after kubeadm init; see the kubelet's log`,
-          ),
-        ],
-      },
-    ],
-  );
+    description: 'the first control-plane node',
+    first: true,
+    configFile: initConfigFile,
+    config: clusterConfig(ctx).initConfig(m0, ctx.state.bootstrapToken),
+    kubectl,
+    // An API that answers is not enough to skip init: berth killed in the middle of kubeadm init leaves
+    // one without the phases after it (the bootstrap token's RBAC, the addons), and joins then fail; only
+    // an init that finished leaves its mark. A joined master leaves it too: it becomes the first master
+    // when the one before it is deleted, and must not be initialised as a new cluster then.
+    alreadyServes: `[ -s ${kubeletConf} ] && [ -f ${controlPlaneMark(ctx.rootfsDir)} ] && ${kubectl} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1`,
+    alreadyMessage: `the control plane already answers on ${m0.ip}; kubeadm init is not run again`,
+    kubeadm: `init --config ${initConfigFile} --skip-phases=${skipped} --skip-token-print`,
+    apiFailure: `${m0.ip}: the API server did not answer within ${apiWaitSeconds} s after kubeadm init; see the kubelet's log`,
+  });
   return [hostChecksStep(m0, 'control-plane', ctx.apiPort), init];
 }
 
@@ -207,17 +234,9 @@ export function joinToken(ctx: KubeadmContext): string {
 
 function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
   const m0 = master0(ctx);
-  const config = clusterConfig(ctx);
-  const clusterDir = clusterDirOf(ctx.rootfsDir);
-  const local = kubectlCommand(clusterDir, `https://${host.ip}:${ctx.apiPort}`);
-  const joinConfig = config.joinConfig(host, {
-    controlPlane: true,
-    token: joinToken(ctx),
-    caCertHash: caCertHash(ctx.state.cas.ca.cert),
-    apiServerEndpoint: endpointOf(ctx),
-  });
-  return merge(
-    {
+  const local = kubectlCommand(clusterDirOf(ctx.rootfsDir), `https://${host.ip}:${ctx.apiPort}`);
+  return controlPlaneStep(ctx, {
+    step: {
       host: host.ip,
       id: 'join',
       description: `join ${host.ip} as a control-plane node through ${m0.ip}`,
@@ -225,40 +244,22 @@ function joinMasterStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
       secrets: [...masterSecrets(ctx.state, host.ip), ...tokenSecrets(ctx), ...mirrorSecrets(ctx.registry)],
       failure: 'kubeadm join of a control-plane node',
     },
-    [
-      installProgramsAction(ctx.rootfsDir),
-      {
-        description: 'a further control-plane node',
-        files: [
-          ...masterUploadFiles(ctx.state, host.ip, ctx.rootfsDir, false),
-          { path: joinConfigFile, content: joinConfig, mode: 0o600 },
-        ],
-        commands: [
-          // the join reaches the cluster through master0; afterwards the master serves the name itself
-          ...namesCommands(ctx, m0.ip),
-          `${kubeletStartFunction()}
-if [ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1; then
-echo "${host.ip} already serves the control plane; kubeadm join is not run again"
-rm -rf ${shellQuote(stagingDirOf(ctx.rootfsDir))}
-start_kubelet
-else
-${resetLeftoversCommand(clusterDirOf(ctx.rootfsDir))}
-${installUploadCommand(ctx.rootfsDir)}
-start_kubelet
-${kubeadmCommand(clusterDirOf(ctx.rootfsDir), `join --config ${joinConfigFile}`)}
-fi
-: > ${controlPlaneMark(ctx.rootfsDir)}
-${dropConfigCommand(joinConfigFile)}`,
-          waitForApiCommand(
-            local,
-            apiWaitSeconds,
-            `${host.ip}: its API server did not answer within ${apiWaitSeconds} s after kubeadm join; see the kubelet's log`,
-          ),
-          setHostsEntry(host.ip, ctx.apiServerDomain),
-        ],
-      },
-    ],
-  );
+    description: 'a further control-plane node',
+    first: false,
+    configFile: joinConfigFile,
+    config: clusterConfig(ctx).joinConfig(host, {
+      controlPlane: true,
+      token: joinToken(ctx),
+      caCertHash: caCertHash(ctx.state.cas.ca.cert),
+      apiServerEndpoint: endpointOf(ctx),
+    }),
+    kubectl: local,
+    alreadyServes: `[ -s ${kubeletConf} ] && [ -e ${manifestsDir}/kube-apiserver.yaml ] && ${local} --request-timeout=5s get --raw=/readyz >/dev/null 2>&1`,
+    alreadyMessage: `${host.ip} already serves the control plane; kubeadm join is not run again`,
+    kubeadm: `join --config ${joinConfigFile}`,
+    apiFailure: `${host.ip}: its API server did not answer within ${apiWaitSeconds} s after kubeadm join; see the kubelet's log`,
+    after: [setHostsEntry(host.ip, ctx.apiServerDomain)],
+  });
 }
 
 export function joinMasterSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {

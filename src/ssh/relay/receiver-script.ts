@@ -1,6 +1,8 @@
 import { posix } from 'node:path';
 import { shellQuote } from '../../util/shell.js';
 import { RELAY_STREAM_FAILED, relayProgram } from './relay-program.js';
+import { reuseProgram } from './reuse-program.js';
+import { REUSE_ENTRY } from './stream-plan.js';
 
 export interface ReceiverOptions {
   /** Where the tree ends up on the host. */
@@ -13,7 +15,7 @@ export interface ReceiverOptions {
   acceptSeconds: number;
   /** Seconds without data before the stream counts as broken. */
   idleSeconds: number;
-  /** Top-level names of an existing `dest` carried into the new tree when the stream lacks them. */
+  /** Top-level names of an existing `dest` carried into the new tree when the new tree lacks them. */
   keep?: string[];
 }
 
@@ -22,8 +24,11 @@ export const STAGING_PREFIX = '.berth-relay.';
 
 /**
  * The shell script one host runs to receive (and pass on) a tree: the stream is unpacked into a staging
- * directory beside `dest` while it arrives, and only once its length and sha256 match is the staged tree
- * renamed into place. The staging directory goes away on every exit (success, failure, TERM from berth).
+ * directory beside `dest` while it arrives; once its length and sha256 match, the files it left out are
+ * copied from the existing `dest` and checked (reuseProgram), `keep` is carried over, and only then is
+ * the staged tree renamed into place, the old one held in staging until that rename. Filling in after
+ * the stream rather than copying `dest` first means nothing delays the chain and nothing is copied twice.
+ * The staging directory goes away on every exit (success, failure, TERM from berth).
  */
 export function receiverScript(o: ReceiverOptions): string {
   const dest = o.dest.replace(/\/+$/, '');
@@ -62,6 +67,7 @@ export function receiverScript(o: ReceiverOptions): string {
     `if [ "$R" != 0 ]; then exit ${RELAY_STREAM_FAILED}; fi`,
     'if [ "$T" != 0 ]; then echo "unpacking the stream failed: ${E:-tar exited $T}" >&2; exit "$T"; fi',
     `if [ ! -d "$S/t" ]; then echo "the stream held no tree" >&2; exit ${RELAY_STREAM_FAILED}; fi`,
+    `if [ -s "$S/${REUSE_ENTRY}" ]; then python3 -c ${q(reuseProgram)} "$D" "$S/t" "$S/${REUSE_ENTRY}" || exit $?; fi`,
     ...keep,
     'if [ -e "$D" ] || [ -L "$D" ]; then mv -T -- "$D" "$S/old" || exit 1; fi',
     'mv -T -- "$S/t" "$D"',

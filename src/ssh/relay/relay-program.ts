@@ -12,9 +12,10 @@
 // follows on stdin (the first host); otherwise it is the previous host's address, the only one whose
 // connection is accepted. Because every host starts the same way, berth can start them all at once and
 // build the chain from those that came up. Exit 75 means the stream did not arrive whole (a transport
-// problem, worth a direct copy); 0 means it arrived whole with the expected length and sha256.
+// problem, worth a direct copy; the receiver also ends with it when the host's existing tree changed
+// under it, see reuse-program.ts); 0 means it arrived whole with the expected length and sha256.
 
-/** Exit status of the relay and the receiver when the stream did not arrive whole. */
+/** Exit status of the relay and the receiver when the tree did not arrive whole: a direct copy may still work. */
 export const RELAY_STREAM_FAILED = 75;
 
 export const PORT_LINE = /^berth-relay-port (\d+)$/;

@@ -7,17 +7,21 @@ import { formatBytes } from '../../util/progress.js';
 import { shellQuote } from '../../util/shell.js';
 import type { LocalTree } from '../local-tree.js';
 import type { SshPool } from '../pool.js';
+import type { HostDiff } from '../tree-copy.js';
 import type { HostSpec } from '../types.js';
 import { receiverScript, relayProbe } from './receiver-script.js';
 import { NEXT_UNREACHABLE, PORT_LINE, RELAY_STREAM_FAILED } from './relay-program.js';
+import { planStream, type StreamPlan } from './stream-plan.js';
 import { type StreamDigest, treeStream, treeStreamDigest } from './tree-stream.js';
 
 // Sends one tree to many hosts while this machine sends it once: the hosts form a chain, the first gets
 // the stream over SSH and each passes it to the next over plain TCP inside the cluster network as it
-// arrives, so with equal links N hosts take about as long as one. Integrity does not rest on the
-// network: every host checks the stream's sha256 before the tree goes into place. A host that cannot
-// take part (no python3) or whose stream broke gets a direct SSH copy instead, which also diffs against
-// what the host already has.
+// arrives, so with equal links N hosts take about as long as one. The stream carries only the files that
+// differ on at least one host (an upgrade's rootfs shares most files with the one in place); each host
+// takes the rest from its existing tree. Integrity does not rest on the network: every host checks the
+// stream's sha256, and the sha256 of every file it took from its own tree, before the tree goes into
+// place. A host that cannot take part (no python3) or whose stream broke gets a direct SSH copy instead,
+// which also diffs against what the host already has.
 
 /** Seconds for the chain's connections to be made, and without data before a stream counts as broken. */
 const ACCEPT_SECONDS = 30;
@@ -33,7 +37,7 @@ export interface RelayContext {
 }
 
 export interface SendOutcome {
-  /** Bytes this machine sent: the stream once, plus file contents of direct copies. */
+  /** Bytes this machine sent: the (partial) stream once, plus file contents of direct copies. */
   bytesSent: number;
   /** Hosts that did not get the tree, with a one-line error each. */
   failed: Map<string, Error>;
@@ -69,6 +73,28 @@ async function probe(ctx: RelayContext, hosts: HostSpec[]): Promise<Set<string>>
     if (r.stdout.includes('berth-relay-ok')) able.add(h.host);
   });
   return able;
+}
+
+/** What each host lacks of the tree; a host that cannot be listed is left out, to be copied directly. */
+async function hostDiffs(
+  ctx: RelayContext,
+  hosts: HostSpec[],
+  tree: LocalTree,
+  dest: string,
+  what: string,
+): Promise<Map<string, HostDiff>> {
+  const diffs = new Map<string, HostDiff>();
+  await settleLimit(hosts, ctx.concurrency, async (h) => {
+    try {
+      const session = await ctx.pool.session(h);
+      diffs.set(h.host, await session.treeDiff(tree, dest, { sudo: true, signal: ctx.signal }));
+    } catch (err) {
+      log.warn(
+        `${h.host}: listing ${dest} failed (${(err as Error).message}); the ${what} goes over SSH directly`,
+      );
+    }
+  });
+  return diffs;
 }
 
 function startReceiver(ctx: RelayContext, host: HostSpec, script: string, timeoutMs: number): Receiver {
@@ -138,6 +164,7 @@ async function runChain(
   ctx: RelayContext,
   hosts: HostSpec[],
   tree: LocalTree,
+  plan: StreamPlan,
   dest: string,
   digest: StreamDigest,
   keep: string[] | undefined,
@@ -180,7 +207,7 @@ async function runChain(
       if (i === 0) r.stdin.write(line);
       else r.stdin.end(line);
     });
-    const sending = pipeline(treeStream(tree), head.r.stdin);
+    const sending = pipeline(treeStream(tree, plan), head.r.stdin);
     // A head that fails stops reading; the stream must not wait on it forever.
     head.r.done.catch(() => head.r.stdin.destroy());
     sending.catch(() => undefined);
@@ -237,20 +264,33 @@ export async function sendTree(
     return out;
   }
   const able = await probe(ctx, hosts);
-  const relaying = hosts.filter((h) => able.has(h.host));
-  const direct = hosts.filter((h) => !able.has(h.host));
-  for (const h of direct)
+  for (const h of hosts.filter((x) => !able.has(x.host)))
     log.info(`${h.host}: no python3 for the relay; the ${opts.what} goes over SSH directly`);
+  if (able.size < 2) {
+    await copyDirect(ctx, hosts, tree, dest, out);
+    return out;
+  }
+  const diffs = await hostDiffs(
+    ctx,
+    hosts.filter((h) => able.has(h.host)),
+    tree,
+    dest,
+    opts.what,
+  );
+  const relaying = hosts.filter((h) => diffs.has(h.host));
+  const direct = hosts.filter((h) => !diffs.has(h.host));
   if (relaying.length < 2) {
     await copyDirect(ctx, hosts, tree, dest, out);
     return out;
   }
-  const digest = await treeStreamDigest(tree);
+  const plan = await planStream(tree, [...diffs.values()]);
+  const digest = await treeStreamDigest(tree, plan);
+  const reused = plan.reused.length > 0 ? `, ${plan.reused.length} unchanged file(s) left out` : '';
   log.info(
-    `sending the ${opts.what} (${formatBytes(digest.size)}, sha256 ${digest.sha256.slice(0, 12)}) once, relayed by ${relaying.length} hosts`,
+    `sending the ${opts.what} (${formatBytes(digest.size)}${reused}, sha256 ${digest.sha256.slice(0, 12)}) once, relayed by ${relaying.length} hosts`,
   );
   const [chain] = await Promise.all([
-    runChain(ctx, relaying, tree, dest, digest, opts.keep),
+    runChain(ctx, relaying, tree, plan, dest, digest, opts.keep),
     copyDirect(ctx, direct, tree, dest, out),
   ]);
   out.bytesSent += digest.size;

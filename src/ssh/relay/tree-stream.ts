@@ -3,10 +3,12 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
 import type { LocalTree } from '../local-tree.js';
+import { REUSE_ENTRY, reuseListing, type StreamPlan } from './stream-plan.js';
 
-// The tree as one tar stream with every entry under `t/`. Headers carry only what the tree holds (modes,
-// mtimes, owner 0), so the same tree always gives the same bytes: berth hashes the stream once before
-// sending it, and every host checks what it received against that digest.
+// The planned part of a tree as one tar stream: first the list of files the hosts take from their
+// existing tree (REUSE_ENTRY), then the entries under `t/`. Headers carry only what the tree holds (modes,
+// mtimes, owner 0), so the same plan always gives the same bytes: berth hashes the stream once before
+// sending it, and every host checks what it received, the list included, against that digest.
 
 async function writeFile(sink: ReturnType<tarStream.Pack['entry']>, path: string): Promise<void> {
   for await (const chunk of createReadStream(path, { highWaterMark: 1024 * 1024 })) {
@@ -24,12 +26,14 @@ function newest(tree: LocalTree): Date {
   return new Date(t);
 }
 
-export function treeStream(tree: LocalTree): Readable {
+export function treeStream(tree: LocalTree, plan: StreamPlan): Readable {
   const pack = tarStream.pack();
   const owner = { uid: 0, gid: 0, uname: 'root', gname: 'root' };
   (async () => {
-    pack.entry({ name: 't', type: 'directory', mode: tree.rootMode, mtime: newest(tree), ...owner });
-    for (const e of tree.entries) {
+    const mtime = newest(tree);
+    pack.entry({ name: REUSE_ENTRY, mode: 0o600, mtime, ...owner }, reuseListing(plan));
+    pack.entry({ name: 't', type: 'directory', mode: tree.rootMode, mtime, ...owner });
+    for (const e of plan.entries) {
       const base = { name: `t/${e.rel}`, mode: e.mode, mtime: e.mtime, ...owner };
       if (e.type === 'file')
         await writeFile(pack.entry({ ...base, type: 'file', size: e.size }), tree.path(e.rel));
@@ -46,11 +50,11 @@ export interface StreamDigest {
   size: number;
 }
 
-/** The sha256 and length of treeStream(tree), by packing it once without sending it. */
-export async function treeStreamDigest(tree: LocalTree): Promise<StreamDigest> {
+/** The sha256 and length of treeStream(tree, plan), by packing it once without sending it. */
+export async function treeStreamDigest(tree: LocalTree, plan: StreamPlan): Promise<StreamDigest> {
   const hash = createHash('sha256');
   let size = 0;
-  for await (const chunk of treeStream(tree)) {
+  for await (const chunk of treeStream(tree, plan)) {
     hash.update(chunk as Buffer);
     size += (chunk as Buffer).length;
   }

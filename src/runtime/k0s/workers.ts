@@ -62,6 +62,8 @@ function joinWorkerStep(ctx: K0sContext, host: ClusterHost): HostStep {
 echo "${host.ip} has joined already; it is not joined again"
 if ! ${k0sBin} status >/dev/null 2>&1; then ${installWorker(false)} && ${k0sBin} start; fi
 else
+# a join cut short (berth killed, the link lost) may have left the worker running on an older token
+if ${k0sBin} status >/dev/null 2>&1; then ${k0sBin} stop; fi
 ${installWorker(true)}
 ${k0sBin} start
 ${waitUntil(joined, `${host.ip}: the k0s worker wrote no ${kubeletConf} within ${waitSeconds} s; see journalctl -u ${workerService} or /var/log/berth/${workerService}.log`)}

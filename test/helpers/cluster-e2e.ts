@@ -480,6 +480,16 @@ function ownLayerDigests(dir: string, mountedAt: string, below?: string): string
 }
 
 /**
+ * A host's routes, less the ones of its interfaces' IPv6 link-local addresses: the kernel adds those on its
+ * own a moment after a link comes up, so a snapshot taken right after `sandbox up` may come before them.
+ */
+function routes(h: SandboxHost, cmd: string[]): string[] {
+  return netnsRun(h.netns, cmd)
+    .split('\n')
+    .filter((l) => l && !(l.includes('fe80::') && l.includes('proto kernel')));
+}
+
+/**
  * What a host holds: the files that are its own (type, mode, size, link: what its overlay's upper layer
  * changed, containerd's dir, its tmpfs mounts), the content digest of each of them, mounts, /etc/hosts, systemd units and
  * cgroups, processes, iptables rules and routes.
@@ -506,8 +516,8 @@ export function snapshotHost(setup: SshAccess, h: SandboxHost): HostSnapshot {
   snap.processes = hostProcesses(h);
   snap.iptables = iptablesRules(netnsRun(h.netns, ['iptables-save']));
   snap.ip6tables = iptablesRules(netnsRun(h.netns, ['ip6tables-save']));
-  snap.routes = netnsRun(h.netns, ['ip', 'route', 'show', 'table', 'all']).split('\n').filter(Boolean);
-  snap.routes6 = netnsRun(h.netns, ['ip', '-6', 'route', 'show', 'table', 'all']).split('\n').filter(Boolean);
+  snap.routes = routes(h, ['ip', 'route', 'show', 'table', 'all']);
+  snap.routes6 = routes(h, ['ip', '-6', 'route', 'show', 'table', 'all']);
   return snap;
 }
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
 import { type LoadedClusterfile, loadClusterfile } from '../clusterfile/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -50,12 +50,12 @@ export function clusterPaths(name: string): ClusterPaths {
   };
 }
 
+const LOCK_NAME = '.lock';
+
 /**
  * Beside the lock dir, who holds it, so that a lock left by a killed berth is recognised as such. Not inside:
  * a file written there changes the dir's mtime, which proper-lockfile then takes for a compromised lock.
  */
-const LOCK_NAME = '.lock';
-
 function lockOwnerFile(lockPath: string): string {
   return `${lockPath}.owner`;
 }
@@ -217,7 +217,7 @@ export async function removeClusterState(name: string): Promise<void> {
   const { dir } = clusterPaths(name);
   // the lock stays until its holder lets go (withClusterLock removes the dir then): proper-lockfile
   // refreshes it every 10 s and, finding it gone, throws from a timer, which ended a slow reset in a crash
-  const lock = [LOCK_NAME, basename(lockOwnerFile(LOCK_NAME))];
+  const lock = [LOCK_NAME, lockOwnerFile(LOCK_NAME)];
   for (const entry of await readdir(dir).catch(() => [] as string[]))
     if (!lock.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true });
 }

@@ -42,18 +42,27 @@ const mounted = readFileSync('/proc/self/mountinfo', 'utf8')
   .split('\n')
   .map((line) => line.split(' ')[4] ?? '')
   .filter((point) => point.startsWith(`${testTmp}/`));
-const hostsUp = readdirSync('/proc')
-  .filter((pid) => /^\d+$/.test(pid))
-  .filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(`${testTmp}/`);
-    } catch {
-      return false;
-    }
-  });
+function processesFromTestTmp() {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .map((pid) => {
+      try {
+        return { pid, cmdline: readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim() };
+      } catch {
+        return { pid, cmdline: '' };
+      }
+    })
+    .filter((p) => p.cmdline.includes(`${testTmp}/`));
+}
+// A process a test's cleanup has just signalled may still be exiting: give it a few seconds.
+let hostsUp = processesFromTestTmp();
+for (let waited = 0; hostsUp.length > 0 && waited < 20; waited++) {
+  spawnSync('sleep', ['0.5']);
+  hostsUp = processesFromTestTmp();
+}
 if (mounted.length > 0 || hostsUp.length > 0) {
   console.log(
-    `run-tests: ${testTmp} kept: ${mounted.length} mount(s) below it${mounted[0] ? `, first ${mounted[0]}` : ''}, ${hostsUp.length} process(es) running from it${hostsUp[0] ? `, first PID ${hostsUp[0]}` : ''}`,
+    `run-tests: ${testTmp} kept: ${mounted.length} mount(s) below it${mounted[0] ? `, first ${mounted[0]}` : ''}, ${hostsUp.length} process(es) running from it${hostsUp[0] ? `, first PID ${hostsUp[0].pid}: ${hostsUp[0].cmdline.slice(0, 300)}` : ''}`,
   );
   process.exit(result.status || 1);
 }

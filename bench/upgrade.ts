@@ -42,6 +42,8 @@ interface Timed {
   tail: string[];
   /** berth's lines saying what each tree copy sent from this machine. */
   sentLines: string[];
+  /** Each phase (`==> title`) and step (`  HOST STEP: what`) line, with the ms since berth started. */
+  marks: { ms: number; line: string }[];
 }
 
 function berth(args: string[]): Promise<Timed> {
@@ -54,19 +56,21 @@ function berth(args: string[]): Promise<Timed> {
     let stdout = '';
     const tail: string[] = [];
     const sentLines: string[] = [];
+    const marks: { ms: number; line: string }[] = [];
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();
     });
     child.stderr.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         if (/sent from this machine/.test(line)) sentLines.push(line.trim());
+        if (/^(==> |  \S+ \S+: )/.test(line)) marks.push({ ms: Date.now() - start, line: line.trim() });
         tail.push(line);
         if (tail.length > 40) tail.shift();
       }
     });
     child.on('error', reject);
     child.on('close', (code) =>
-      resolve({ code: code ?? 1, ms: Date.now() - start, stdout, tail, sentLines }),
+      resolve({ code: code ?? 1, ms: Date.now() - start, stdout, tail, sentLines, marks }),
     );
   });
 }
@@ -152,6 +156,28 @@ function copyOnce(dir: string, ip: string, key: string, knownHosts: string): num
 }
 
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+
+/**
+ * Where a berth run's time went: each phase's wall time, and the slowest steps (a step lasts until the
+ * next phase or step line; the last one until berth ended).
+ */
+function timeline(r: Timed, slowest = 12): string[] {
+  const spans = r.marks.map((m, i) => ({ line: m.line, ms: (r.marks[i + 1]?.ms ?? r.ms) - m.ms }));
+  const phases: { line: string; ms: number }[] = [];
+  for (const [i, m] of r.marks.entries()) {
+    if (!m.line.startsWith('==> ')) continue;
+    const next = r.marks.slice(i + 1).find((n) => n.line.startsWith('==> '));
+    phases.push({ line: m.line.slice(4), ms: (next?.ms ?? r.ms) - m.ms });
+  }
+  const steps = spans.filter((s) => !s.line.startsWith('==> ')).sort((a, b) => b.ms - a.ms);
+  const first = r.marks[0]?.ms ?? r.ms;
+  return [
+    `  before the first phase: ${secs(first)}`,
+    ...phases.map((p) => `  phase ${secs(p.ms).padStart(8)}  ${p.line}`),
+    `  slowest steps:`,
+    ...steps.slice(0, slowest).map((s) => `    ${secs(s.ms).padStart(8)}  ${s.line.slice(0, 110)}`),
+  ];
+}
 const mib = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 try {
@@ -201,6 +227,7 @@ try {
     const sent = before !== undefined && after !== undefined ? after - before : undefined;
     console.log(`berth upgrade ${from} -> ${to} of 1+${nodes} hosts: ${secs(up.ms)}`);
     for (const line of up.sentLines) console.log(`  ${line}`);
+    for (const line of timeline(up)) console.log(line);
     const peer = copyOnce(diffDir, sb.hosts[1]?.ip as string, sb.keyPath, knownHosts);
     console.log(`ssh+tar of the differing files to one host: ${secs(peer)}`);
     if (sent !== undefined)

@@ -216,6 +216,7 @@ export class EtcdClient {
               result?: {
                 header?: { revision?: string };
                 events?: { type?: string; kv: RawKv }[];
+                created?: boolean;
                 canceled?: boolean;
                 cancel_reason?: string;
                 compact_revision?: string;
@@ -231,7 +232,14 @@ export class EtcdClient {
               type: e.type === 'DELETE' ? ('DELETE' as const) : ('PUT' as const),
               kv: toKv(e.kv),
             }));
-            onEvents(events, Number(result.header?.revision ?? 0));
+            // The created reply's header is etcd's revision now, before the events from startRevision
+            // have come: only a progress notice (no events) vouches for everything up to its header.
+            if (result.created && events.length === 0) continue;
+            const revision =
+              events.length > 0
+                ? Math.max(...events.map((e) => e.kv.modRevision))
+                : Number(result.header?.revision ?? 0);
+            onEvents(events, revision);
           }
         });
         res.on('end', () => end(`${endpoint}/v3/watch: stream ended`));

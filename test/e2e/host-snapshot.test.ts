@@ -15,8 +15,12 @@ import { withSandbox } from '../helpers/sandbox.js';
 test('host snapshots show what a host changed, and nothing when it is put back', async (t) => {
   const home = mkdtempSync(join(tmpdir(), 'berth-t-snap-'));
   process.env.BERTH_HOME = home;
+  // after-hooks run in registration order: the sandbox must go down before its BERTH_HOME is removed
+  const sb = await withSandbox(t, { name: 't-snap', hosts: 1, init: 'sshd' }).catch((err) => {
+    rmSync(home, { recursive: true, force: true });
+    throw err;
+  });
   t.after(() => rmSync(home, { recursive: true, force: true }));
-  const sb = await withSandbox(t, { name: 't-snap', hosts: 1, init: 'sshd' });
   const h = sb.hosts[0] as SandboxHost;
   const knownHosts = join(home, 'known_hosts');
   writeFileSync(knownHosts, `${h.ip} ${h.hostKey}\n`);

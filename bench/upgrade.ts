@@ -63,7 +63,7 @@ function berth(args: string[]): Promise<Timed> {
     child.stderr.on('data', (d: Buffer) => {
       for (const line of d.toString().split('\n').filter(Boolean)) {
         if (/sent from this machine/.test(line)) sentLines.push(line.trim());
-        if (/^(==> |  \S+ \S+: )/.test(line)) marks.push({ ms: Date.now() - start, line: line.trim() });
+        if (/^(==> | {2}\S+ \S+: )/.test(line)) marks.push({ ms: Date.now() - start, line: line.trim() });
         tail.push(line);
         if (tail.length > 40) tail.shift();
       }

@@ -335,6 +335,9 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
       EgressSelectorMode: bootstrap.critical.EgressSelectorMode,
     },
   });
+  // k3s answers the API with 503 until the apiserver has made its built-in objects (kube-system, RBAC);
+  // the supervisor paths a joining server needs are served before that
+  let apiReady = false;
   const server = createServer(
     {
       key: serving.key,
@@ -350,6 +353,8 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
         : (() => {
             const user = apiUser(req);
             if (!user) return Promise.resolve(sendStatus(res, 401, 'Unauthorized', 'Unauthorized'));
+            if (!apiReady)
+              return Promise.resolve(sendStatus(res, 503, 'ServiceUnavailable', 'apiserver not ready'));
             return api.handle(req, res, user);
           })();
       work.catch((e: Error) => {
@@ -379,6 +384,7 @@ export async function runServer(values: FlagValues, rawArgs: string[]): Promise<
     state.put(`server/${nodeName}`, () => selfPeer);
   }
   await api.ensureBuiltins();
+  apiReady = true;
   // One controller-manager acts at a time: the server with the lowest name among those recorded.
   const controller = new WorkloadController(api, {
     isLeader: () => (state.values('server/') as ServerPeer[]).map((p) => p.name).sort()[0] === nodeName,

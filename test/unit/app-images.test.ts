@@ -2,8 +2,7 @@
 // keyed by image name and content (not list position), the kept --cmd override, and the workloads berth
 // waits for after a CMD.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { clusterWithApps, withEnv, withImages } from '../../src/apply/add-apps.js';
@@ -15,6 +14,7 @@ import { appCommands, type ConfigDoc, clusterFromRunArgs } from '../../src/clust
 import { buildImage } from '../../src/image/build.js';
 import { ImageStore } from '../../src/image/store.js';
 import { hostPlatform } from '../../src/image/types.js';
+import { testDir } from '../helpers/test-dir.js';
 
 test('berth run APP adds, keeps and replaces images by name', () => {
   const list = ['example/k3s:v1.28', 'example/hello:1.0'];
@@ -76,8 +76,8 @@ test('application steps are keyed by image name and content, not by place in the
   assert.match(step?.failure ?? '', /^application example\/a:1 /);
 });
 
-test('berth waits for the workloads the manifests declare', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-app-'));
+test('berth waits for the workloads the manifests declare', async (t) => {
+  const dir = testDir(t, 'berth-app-');
   mkdirSync(join(dir, 'manifests', 'more'), { recursive: true });
   writeFileSync(
     join(dir, 'manifests', 'app.yaml'),
@@ -95,8 +95,8 @@ test('berth waits for the workloads the manifests declare', async () => {
   assert.deepEqual(await declaredWorkloads(join(dir, 'none')), []);
 });
 
-test('apps are unpacked by name with env in their templates and Config patches; the rootfs key ignores them', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-apps-'));
+test('apps are unpacked by name with env in their templates and Config patches; the rootfs key ignores them', async (t) => {
+  const root = testDir(t, 'berth-apps-');
   const store = new ImageStore(join(root, 'store'));
   const context = (name: string, files: Record<string, string>, kubefile: string) => {
     const dir = join(root, name);

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { ConnectionLostError, exitCodeOf, RemoteCommandError } from '../../src/u
 import { redact } from '../../src/util/log.js';
 import { applyFake, type FakeState, master } from '../helpers/fake-runtime.js';
 import { localRunner } from '../helpers/run-local.js';
+import { testDir } from '../helpers/test-dir.js';
 
 const cluster = {} as PlannedCluster;
 
@@ -28,8 +28,8 @@ function captureStdout(): { lines: string[]; restore: () => void } {
   return { lines, restore: () => (process.stdout.write = original) };
 }
 
-test('phases run in order, skip what the journal has done, and stop at a failure', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-engine-'));
+test('phases run in order, skip what the journal has done, and stop at a failure', async (t) => {
+  const root = testDir(t, 'berth-engine-');
   const journal = await Journal.open(join(root, 'journal.jsonl'));
   const ran: string[] = [];
   const step = (id: string, command = 'true'): PlannedStep => ({
@@ -100,8 +100,8 @@ test('phases run in order, skip what the journal has done, and stop at a failure
   assert.deepEqual(out.lines, ['[d]', '  h1 d: d', '[look]', '  (check) would look']);
 });
 
-test('a step consumes an output captured on another host; prepare state survives a new process, encrypted', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-engine-'));
+test('a step consumes an output captured on another host; prepare state survives a new process, encrypted', async (t) => {
+  const root = testDir(t, 'berth-engine-');
   process.env.BERTH_HOME = join(root, 'home');
   const helper = fileURLToPath(new URL('../helpers/fake-runtime.js', import.meta.url));
   // the first apply in a process of its own
@@ -131,8 +131,8 @@ test('a step consumes an output captured on another host; prepare state survives
   assert.equal(redact(`x ${token} ${state.secret}`), 'x *** ***', 'outputs and state are masked');
 });
 
-test("a step's failure is one line naming its host and step, with the failure's exit code", async () => {
-  const root = mkdtempSync(join(tmpdir(), 'berth-engine-'));
+test("a step's failure is one line naming its host and step, with the failure's exit code", async (t) => {
+  const root = testDir(t, 'berth-engine-');
   const journal = await Journal.open(join(root, 'journal.jsonl'));
   const steps: PlannedStep[] = [
     { host: 'h1', id: 'join', description: 'join agent h1', commands: ['true'] },

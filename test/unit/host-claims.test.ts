@@ -2,16 +2,16 @@
 // addresses are loopback ones, so even a wrong pass through would only reach this machine).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { testDir } from '../helpers/test-dir.js';
 
 const bin = fileURLToPath(new URL('../../../bin/berth', import.meta.url));
 
-test("a host in cluster a is refused by cluster b's run, naming both", () => {
-  const home = mkdtempSync(join(tmpdir(), 'berth-claims-'));
+test("a host in cluster a is refused by cluster b's run, naming both", (t) => {
+  const home = testDir(t, 'berth-claims-');
   const env = { ...process.env, BERTH_HOME: home, BERTH_SSH_PASSWORD: 'x' };
   const gen = spawnSync(
     process.execPath,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { digestInputs, Journal } from '../../src/apply/journal.js';
+import { testDir } from '../helpers/test-dir.js';
 
-test('journal remembers steps per host and inputs, and survives a torn last line', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'berth-journal-')), 'journal.jsonl');
+test('journal remembers steps per host and inputs, and survives a torn last line', async (t) => {
+  const path = join(testDir(t, 'berth-journal-'), 'journal.jsonl');
   const j = await Journal.open(path);
   const inputs = digestInputs({ image: 'a' });
   assert.equal(j.isDone('h1', 'copy-rootfs', inputs), false);
@@ -27,8 +27,8 @@ test('journal remembers steps per host and inputs, and survives a torn last line
   assert.equal(third.isDone('h2', 'copy-rootfs', inputs), true);
 });
 
-test('compaction keeps one line per step of the current hosts, and the journal reads the same after it', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'berth-journal-')), 'journal.jsonl');
+test('compaction keeps one line per step of the current hosts, and the journal reads the same after it', async (t) => {
+  const path = join(testDir(t, 'berth-journal-'), 'journal.jsonl');
   const j = await Journal.open(path);
   const a = digestInputs({ image: 'a' });
   const b = digestInputs({ image: 'b' });

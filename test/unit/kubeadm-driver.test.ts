@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
@@ -16,6 +14,7 @@ import { outputRefs } from '../../src/runtime/step-output.js';
 import type { ClusterHost, HostStep } from '../../src/runtime/types.js';
 import { kubeadmCtx } from '../helpers/kubeadm-context.js';
 import { shSyntax } from '../helpers/run-local.js';
+import { testDir } from '../helpers/test-dir.js';
 
 function file(a: HostAction, path: string): FileSpec {
   const f = a.files?.find((x) => x.path === path);
@@ -168,9 +167,9 @@ function recordingRunner(ran: string[]): HostRunner {
   };
 }
 
-test('the engine runs init, then each master join after the one before, then the workers after the token', async () => {
+test('the engine runs init, then each master join after the one before, then the workers after the token', async (t) => {
   const ctx = await kubeadmCtx(3, 2);
-  const root = mkdtempSync(join(tmpdir(), 'berth-kubeadm-'));
+  const root = testDir(t, 'berth-kubeadm-');
   const journal = await Journal.open(join(root, 'journal.jsonl'));
   const ran: string[] = [];
   const cluster = { runtime: kubeadmRuntime, runtimeCtx: ctx } as unknown as PlannedCluster;

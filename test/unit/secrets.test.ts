@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InputError } from '../../src/util/errors.js';
 import { decryptSecret, encryptSecret, isEncrypted } from '../../src/util/secrets.js';
+import { testDir } from '../helpers/test-dir.js';
 
-test('secrets round-trip and the key file is private', () => {
-  const home = mkdtempSync(join(tmpdir(), 'berth-secrets-'));
+test('secrets round-trip and the key file is private', (t) => {
+  const home = testDir(t, 'berth-secrets-');
   process.env.BERTH_HOME = home;
   const enc = encryptSecret('s3cret-pass');
   assert.ok(isEncrypted(enc));
@@ -33,8 +33,8 @@ function withEnv(env: Record<string, string | undefined>, fn: () => void): void 
   }
 }
 
-test('BERTH_PASSPHRASE keeps the key off the disk; a wrong one is one line and changes nothing', () => {
-  const home = mkdtempSync(join(tmpdir(), 'berth-secrets-pass-'));
+test('BERTH_PASSPHRASE keeps the key off the disk; a wrong one is one line and changes nothing', (t) => {
+  const home = testDir(t, 'berth-secrets-pass-');
   withEnv({ BERTH_HOME: home, BERTH_PASSPHRASE: 'correct horse', BERTH_SECRET_KEY_FILE: undefined }, () => {
     const enc = encryptSecret('marker-pass-1');
     assert.equal(decryptSecret(enc), 'marker-pass-1');
@@ -63,9 +63,10 @@ test('BERTH_PASSPHRASE keeps the key off the disk; a wrong one is one line and c
   });
 });
 
-test('BERTH_SECRET_KEY_FILE names the key; a missing or other key is refused', () => {
-  const home = mkdtempSync(join(tmpdir(), 'berth-secrets-file-'));
-  const keyFile = join(home, '..', `${home.split('/').pop()}-key`);
+test('BERTH_SECRET_KEY_FILE names the key; a missing or other key is refused', (t) => {
+  const home = testDir(t, 'berth-secrets-file-');
+  // the key lives outside BERTH_HOME, as a user's would
+  const keyFile = join(testDir(t, 'berth-secrets-key-'), 'key');
   writeFileSync(keyFile, randomBytes(32).toString('base64'));
   withEnv({ BERTH_HOME: home, BERTH_PASSPHRASE: undefined, BERTH_SECRET_KEY_FILE: keyFile }, () => {
     const enc = encryptSecret('marker-key-1');
@@ -85,8 +86,8 @@ test('BERTH_SECRET_KEY_FILE names the key; a missing or other key is refused', (
   });
 });
 
-test('secrets sealed with the local key before the check file existed are not resealed by a passphrase', () => {
-  const home = mkdtempSync(join(tmpdir(), 'berth-secrets-old-'));
+test('secrets sealed with the local key before the check file existed are not resealed by a passphrase', (t) => {
+  const home = testDir(t, 'berth-secrets-old-');
   writeFileSync(join(home, 'secret.key'), randomBytes(32).toString('base64'), { mode: 0o600 });
   withEnv({ BERTH_HOME: home, BERTH_PASSPHRASE: 'p', BERTH_SECRET_KEY_FILE: undefined }, () => {
     assert.throws(() => encryptSecret('x'), /sealed with the local key .*secret\.key, not a passphrase/);

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -22,9 +14,10 @@ import {
   withClusterLock,
 } from '../../src/apply/state.js';
 import { encryptSecret } from '../../src/util/secrets.js';
+import { testDir } from '../helpers/test-dir.js';
 
-test('cluster secrets are generated once and stored encrypted', async () => {
-  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+test('cluster secrets are generated once and stored encrypted', async (t) => {
+  process.env.BERTH_HOME = testDir(t, 'berth-state-');
   const first = await loadOrCreateSecrets('c1');
   const second = await loadOrCreateSecrets('c1');
   assert.deepEqual(second, first);
@@ -33,8 +26,8 @@ test('cluster secrets are generated once and stored encrypted', async () => {
   assert.equal(statSync(clusterPaths('c1').secrets).mode & 0o777, 0o600);
 });
 
-test('one berth process at a time changes a cluster', async () => {
-  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+test('one berth process at a time changes a cluster', async (t) => {
+  process.env.BERTH_HOME = testDir(t, 'berth-state-');
   await withClusterLock('c2', async () => {
     await assert.rejects(
       withClusterLock('c2', async () => undefined),
@@ -46,8 +39,8 @@ test('one berth process at a time changes a cluster', async () => {
   assert.equal(await withClusterLock('c2', async () => 7), 7);
 });
 
-test("a lock left by a killed berth is taken over at once, a live holder's is not", async () => {
-  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+test("a lock left by a killed berth is taken over at once, a live holder's is not", async (t) => {
+  process.env.BERTH_HOME = testDir(t, 'berth-state-');
   const lock = join(clusterPaths('c3').dir, '.lock');
   mkdirSync(lock, { recursive: true });
   const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
@@ -63,8 +56,8 @@ test("a lock left by a killed berth is taken over at once, a live holder's is no
   );
 });
 
-test("a cluster's state is removed around the lock its holder keeps; the dir goes when the lock does", async () => {
-  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+test("a cluster's state is removed around the lock its holder keeps; the dir goes when the lock does", async (t) => {
+  process.env.BERTH_HOME = testDir(t, 'berth-state-');
   const { dir } = clusterPaths('c4');
   await withClusterLock('c4', async () => {
     writeFileSync(join(dir, 'Clusterfile'), 'kind: Cluster\n');
@@ -84,8 +77,8 @@ test('cluster names are checked', () => {
   validateClusterName('prod-1');
 });
 
-test('driver state is kept encrypted; tokens an older berth kept in secrets.json become it', async () => {
-  process.env.BERTH_HOME = mkdtempSync(join(tmpdir(), 'berth-state-'));
+test('driver state is kept encrypted; tokens an older berth kept in secrets.json become it', async (t) => {
+  process.env.BERTH_HOME = testDir(t, 'berth-state-');
   assert.equal(await loadDriverState('c4'), undefined);
   await saveDriverState('c4', { ca: 'ca-s3cret-1' });
   assert.ok(!readFileSync(clusterPaths('c4').driverState, 'utf8').includes('ca-s3cret-1'));

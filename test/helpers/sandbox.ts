@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type HostInit, type Sandbox, sandboxDown, sandboxUp } from '../../src/sandbox/index.js';
@@ -62,6 +63,14 @@ export async function withSandbox(
     pending.delete(opts.name);
     throw err;
   }
-  t?.after(() => down(opts.name));
+  const home = process.env.BERTH_HOME;
+  t?.after(async () => {
+    // without its record under BERTH_HOME the sandbox cannot be found, and its hosts would outlive the run
+    if (home && !existsSync(home))
+      throw new Error(
+        `sandbox ${opts.name}: its BERTH_HOME ${home} was removed before it went down; remove the home in an after-hook registered after withSandbox`,
+      );
+    await down(opts.name);
+  });
   return sandbox;
 }

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { parse } from 'yaml';
@@ -214,6 +216,50 @@ test('the engine runs init, then each master join after the one before, then the
     new Set(['10.0.0.13 checks', '10.0.0.1 token', '10.0.0.13 join']),
     'only the new worker',
   );
+});
+
+test("removing a master's etcd member waits out etcd's 'unhealthy cluster' while a member just came back, and no other error", async (t) => {
+  const before = await kubeadmCtx(3, 2);
+  const gone = before.masters[1] as ClusterHost;
+  const after = { ...before, masters: before.masters.filter((m) => m.ip !== gone.ip) };
+  const step = kubeadmRuntime
+    .deleteMasters(after, [gone])
+    .find((s) => s.id === `remove-etcd-member-${gone.ip}`) as HostStep;
+  const bin = testDir(t, 'berth-etcdctl-');
+  // etcdctl as berth calls it: `member list` names the departing member, `member remove` fails $FAILS times
+  writeFileSync(
+    join(bin, 'etcdctl'),
+    `#!/bin/sh
+for a in "$@"; do case "$a" in
+list) echo "8e9e05c52164694d, started, m1, https://${gone.ip}:2380, https://${gone.ip}:2379, false"; exit 0 ;;
+remove) n=$(($(cat "$COUNT" 2>/dev/null || echo 0) + 1)); echo $n > "$COUNT"
+  if [ $n -le "$FAILS" ]; then echo "Error: etcdserver: $REASON" >&2; exit 1; fi
+  echo "Member 8e9e05c52164694d removed from cluster"; exit 0 ;;
+esac; done`,
+    { mode: 0o755 },
+  );
+  const run = (fails: number, reason: string) => {
+    const count = join(bin, `count-${fails}`);
+    const r = spawnSync('sh', ['-e', '-c', text(step)], {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        COUNT: count,
+        FAILS: String(fails),
+        REASON: reason,
+      },
+    });
+    return { status: r.status, out: r.stdout + r.stderr, calls: Number(readFileSync(count, 'utf8')) };
+  };
+  const waited = run(2, 'unhealthy cluster');
+  assert.equal(waited.status, 0, waited.out);
+  assert.equal(waited.calls, 3);
+  assert.match(waited.out, /removed from cluster/);
+  const refused = run(1, 'permission denied');
+  assert.equal(refused.status, 1);
+  assert.equal(refused.calls, 1, 'another error is not tried again');
+  assert.match(refused.out, /permission denied/);
 });
 
 test('deleting a master: Node and etcd member removed through a remaining master, balancers name the rest', async () => {

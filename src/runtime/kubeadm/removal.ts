@@ -29,6 +29,12 @@ if [ -z "$etcdctl" ]; then for c in ${candidates}; do if [ -x "$c" ]; then etcdc
 if [ -z "$etcdctl" ]; then echo "${via}: no etcdctl to remove the etcd member with; put etcdctl on the PATH of ${via} or in the image's bin/" >&2; exit 1; fi`;
 }
 
+/**
+ * Rounds of 2 s in which etcd may answer `unhealthy cluster`: it refuses a removal that would leave fewer
+ * members connected for 5 s than the quorum needs, which a member that just came back is not yet.
+ */
+const unhealthyRounds = 30;
+
 function removeEtcdMemberStep(ctx: KubeadmContext, via: ClusterHost, host: ClusterHost): HostStep {
   const peerUrl = `https://${host.ip}:2380`;
   return {
@@ -41,7 +47,15 @@ function removeEtcdMemberStep(ctx: KubeadmContext, via: ClusterHost, host: Clust
 e() { ETCDCTL_API=3 "$etcdctl" --endpoints=https://127.0.0.1:2379 --cacert=${pkiDir}/etcd/ca.crt --cert=${pkiDir}/etcd/healthcheck-client.crt --key=${pkiDir}/etcd/healthcheck-client.key --command-timeout=15s "$@"; }
 members=$(e member list)
 id=$(printf '%s\\n' "$members" | awk -F', ' -v u=${shellQuote(peerUrl)} '{ for (i = 2; i <= NF; i++) if ($i == u) print $1 }')
-if [ -n "$id" ]; then e member remove "$id"; else echo "${host.ip} has no etcd member (left already)"; fi`,
+if [ -z "$id" ]; then echo "${host.ip} has no etcd member (left already)"; exit 0; fi
+i=0
+until out=$(e member remove "$id" 2>&1); do
+  case "$out" in *'unhealthy cluster'*) ;; *) echo "$out" >&2; exit 1 ;; esac
+  i=$((i + 1))
+  if [ $i -ge ${unhealthyRounds} ]; then echo "$out" >&2; echo "${via.ip}: etcd still refuses to remove ${host.ip}'s member after ${unhealthyRounds * 2} s: another member is down or just came back; see etcdctl endpoint health there" >&2; exit 1; fi
+  sleep 2
+done
+echo "$out"`,
     ],
     failure: `removing ${host.ip}'s etcd member`,
   };

@@ -2,10 +2,7 @@
 // ECDSA P-256 in SEC1 PEM, as k3s writes them.
 import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 
 export interface CertPair {
   cert: string;
@@ -28,145 +25,128 @@ export function newEcKey(): string {
   return privateKey;
 }
 
-function runOpenssl(args: string[]): Promise<void> {
+/**
+ * Runs openssl with `inputs` open on fds 3, 4, ... (named in `args` by `input(i)`) and returns what it
+ * printed. The inputs reach it through bash here-strings rather than files, so a stand-in killed mid-way
+ * leaves no key or work folder on the host, as the real programs, which sign in memory, leave none.
+ */
+function runOpenssl(args: string[], inputs: string[]): Promise<string> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  const redirects = inputs.map((text, i) => {
+    env[`PKI_IN_${3 + i}`] = text;
+    return `${3 + i}<<<"$PKI_IN_${3 + i}"`;
+  });
   return new Promise((resolve, reject) => {
-    execFile('openssl', args, (err, _out, stderr) => {
-      if (err) reject(new Error(`openssl ${args[0]} failed: ${String(stderr).trim() || err.message}`));
-      else resolve();
-    });
+    execFile(
+      'bash',
+      ['-c', `exec openssl "$@" ${redirects.join(' ')}`, 'openssl', ...args],
+      { env },
+      (err, out, stderr) => {
+        if (err) reject(new Error(`openssl ${args[0]} failed: ${String(stderr).trim() || err.message}`));
+        else resolve(out);
+      },
+    );
   });
 }
 
-async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'k3s-standin-pki-'));
-  try {
-    await writeFile(join(dir, 'openssl.cnf'), '[req]\ndistinguished_name=dn\n[dn]\n');
-    return await fn(dir);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
+const input = (i: number) => `/dev/fd/${3 + i}`;
+const reqConfig = '[req]\ndistinguished_name=dn\n[dn]\n';
 const subject = (cn: string, org?: string) => (org ? `/O=${org}/CN=${cn}` : `/CN=${cn}`);
+const serial = () => `0x${randomBytes(8).toString('hex')}`;
 
-export function newCa(cn: string): Promise<CertPair> {
-  return withWorkDir(async (dir) => {
-    const key = newEcKey();
-    await writeFile(join(dir, 'ca.key'), key, { mode: 0o600 });
-    await runOpenssl([
+export async function newCa(cn: string): Promise<CertPair> {
+  const key = newEcKey();
+  const cert = await runOpenssl(
+    [
       'req',
       '-config',
-      join(dir, 'openssl.cnf'),
+      input(0),
       '-x509',
       '-new',
       '-key',
-      join(dir, 'ca.key'),
+      input(1),
       '-subj',
       subject(cn),
       '-days',
       '3650',
       '-set_serial',
-      `0x${randomBytes(8).toString('hex')}`,
+      serial(),
       '-addext',
       'basicConstraints=critical,CA:TRUE',
       '-addext',
       'keyUsage=critical,digitalSignature,keyEncipherment,keyCertSign',
-      '-out',
-      join(dir, 'ca.crt'),
-    ]);
-    return { cert: await readFile(join(dir, 'ca.crt'), 'utf8'), key };
-  });
+    ],
+    [reqConfig, key],
+  );
+  return { cert, key };
 }
 
-export function signLeaf(ca: CertPair, spec: LeafSpec): Promise<CertPair> {
-  return withWorkDir(async (dir) => {
-    const key = newEcKey();
-    await writeFile(join(dir, 'ca.crt'), ca.cert);
-    await writeFile(join(dir, 'ca.key'), ca.key, { mode: 0o600 });
-    await writeFile(join(dir, 'leaf.key'), key, { mode: 0o600 });
-    const eku = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[spec.usage];
-    const args = [
-      'req',
-      '-config',
-      join(dir, 'openssl.cnf'),
-      '-x509',
-      '-CA',
-      join(dir, 'ca.crt'),
-      '-CAkey',
-      join(dir, 'ca.key'),
-      '-key',
-      join(dir, 'leaf.key'),
-      '-subj',
-      subject(spec.cn, spec.org),
-      '-days',
-      '365',
-      '-set_serial',
-      `0x${randomBytes(8).toString('hex')}`,
-      '-addext',
-      'basicConstraints=critical,CA:FALSE',
-      '-addext',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      '-addext',
-      `extendedKeyUsage=${eku}`,
-    ];
-    const sans = [...new Set(spec.sans ?? [])].filter(Boolean);
-    if (sans.length) {
-      args.push('-addext', `subjectAltName=${sans.map((s) => (isIP(s) ? `IP:${s}` : `DNS:${s}`)).join(',')}`);
-    }
-    args.push('-out', join(dir, 'leaf.crt'));
-    await runOpenssl(args);
-    return { cert: await readFile(join(dir, 'leaf.crt'), 'utf8'), key };
-  });
+export async function signLeaf(ca: CertPair, spec: LeafSpec): Promise<CertPair> {
+  const key = newEcKey();
+  const eku = { server: 'serverAuth', client: 'clientAuth', both: 'serverAuth,clientAuth' }[spec.usage];
+  const args = [
+    'req',
+    '-config',
+    input(0),
+    '-x509',
+    '-CA',
+    input(1),
+    '-CAkey',
+    input(2),
+    '-key',
+    input(3),
+    '-subj',
+    subject(spec.cn, spec.org),
+    '-days',
+    '365',
+    '-set_serial',
+    serial(),
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext',
+    `extendedKeyUsage=${eku}`,
+  ];
+  const sans = [...new Set(spec.sans ?? [])].filter(Boolean);
+  if (sans.length) {
+    args.push('-addext', `subjectAltName=${sans.map((s) => (isIP(s) ? `IP:${s}` : `DNS:${s}`)).join(',')}`);
+  }
+  return { cert: await runOpenssl(args, [reqConfig, ca.cert, ca.key, key]), key };
 }
 
 /** A certificate signing request for `key` (what a kubelet sends in its TLS bootstrap). */
 export function newCsr(key: string, cn: string, org?: string): Promise<string> {
-  return withWorkDir(async (dir) => {
-    await writeFile(join(dir, 'leaf.key'), key, { mode: 0o600 });
-    await runOpenssl([
-      'req',
-      '-config',
-      join(dir, 'openssl.cnf'),
-      '-new',
-      '-key',
-      join(dir, 'leaf.key'),
-      '-subj',
-      subject(cn, org),
-      '-out',
-      join(dir, 'leaf.csr'),
-    ]);
-    return readFile(join(dir, 'leaf.csr'), 'utf8');
-  });
+  return runOpenssl(
+    ['req', '-config', input(0), '-new', '-key', input(1), '-subj', subject(cn, org)],
+    [reqConfig, key],
+  );
 }
 
 /** Signs a CSR's subject and key as a client certificate for a year (the CSR signing controller's work). */
 export function signCsr(ca: CertPair, csrPem: string): Promise<string> {
-  return withWorkDir(async (dir) => {
-    await writeFile(join(dir, 'ca.crt'), ca.cert);
-    await writeFile(join(dir, 'ca.key'), ca.key, { mode: 0o600 });
-    await writeFile(join(dir, 'leaf.csr'), csrPem);
-    await writeFile(
-      join(dir, 'ext.cnf'),
-      'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
-    );
-    await runOpenssl([
+  return runOpenssl(
+    [
       'x509',
       '-req',
       '-in',
-      join(dir, 'leaf.csr'),
+      input(0),
       '-CA',
-      join(dir, 'ca.crt'),
+      input(1),
       '-CAkey',
-      join(dir, 'ca.key'),
+      input(2),
       '-set_serial',
-      `0x${randomBytes(8).toString('hex')}`,
+      serial(),
       '-days',
       '365',
       '-extfile',
-      join(dir, 'ext.cnf'),
-      '-out',
-      join(dir, 'leaf.crt'),
-    ]);
-    return readFile(join(dir, 'leaf.crt'), 'utf8');
-  });
+      input(3),
+    ],
+    [
+      csrPem,
+      ca.cert,
+      ca.key,
+      'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n',
+    ],
+  );
 }

@@ -107,21 +107,25 @@ async function fetchBlob(
       } else if (res.statusCode !== 200 && res.statusCode !== 206) {
         throw await client.failure(res, `GET blob ${where}`);
       }
+      // a Transform rather than an async generator: one call per chunk and no promise, which is
+      // measurable at a gigabyte of 64 KiB chunks
+      const digesting = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          hash.update(chunk);
+          target.onBytes?.(chunk.length);
+          done(null, chunk);
+        },
+      });
+      // A large buffer lets chunks gather while a write is under way and go out as one writev: one
+      // write call per 64 KiB chunk cost a third of the pull's main-thread time.
+      const file = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 4 << 20 });
       try {
-        // a Transform rather than an async generator: one call per chunk and no promise, which is
-        // measurable at a gigabyte of 64 KiB chunks
-        const digesting = new Transform({
-          transform(chunk: Buffer, _encoding, done) {
-            hash.update(chunk);
-            target.onBytes?.(chunk.length);
-            done(null, chunk);
-          },
-        });
-        // A large buffer lets chunks gather while a write is under way and go out as one writev: one
-        // write call per 64 KiB chunk cost a third of the pull's main-thread time.
-        const file = createWriteStream(partial, { flags: offset > 0 ? 'a' : 'w', highWaterMark: 4 << 20 });
         await pipeline(res.body, digesting, file, { signal });
       } catch (err) {
+        // pipeline rejects while the file's last write may still be under way: the next try must find the
+        // partial file at its final size, or it would ask for bytes that are about to land and append them
+        // twice
+        if (!file.closed) await new Promise<void>((closed) => file.once('close', () => closed()));
         // An interrupted pull keeps its .partial file for the next one; it does not try again.
         signal.throwIfAborted();
         lastErr = err;

@@ -1,9 +1,10 @@
 import { shellQuote } from '../util/shell.js';
-import type { ClusterHost } from './types.js';
+import type { ClusterHost, HostStep } from './types.js';
 
 // Taking a departing host's Node out of the cluster through a master that stays: drained (bounded, so a
-// stuck pod cannot hold the removal), then deleted. `kubectl` is the command line that reaches the API on
-// that master.
+// stuck pod cannot hold the removal) and deleted before the host is reset, then deleted once more after
+// it: the host's kubelet keeps running until the reset and registers the Node again when it sees it gone.
+// `kubectl` is the command line that reaches the API on that master.
 
 /** Shell that prints the Kubernetes node name registered for `ip` (empty when none). */
 export function nodeNameByIp(kubectl: string, ip: string): string {
@@ -11,8 +12,42 @@ export function nodeNameByIp(kubectl: string, ip: string): string {
   return `${kubectl} get nodes -o jsonpath=${shellQuote(jsonpath)} | awk -v ip=${shellQuote(ip)} '$2 == ip { print $1 }'`;
 }
 
-/** Drains and deletes the Node of `host`: named by `name` when known, else found by its address. */
-export function removeNodeCommand(kubectl: string, host: ClusterHost, name?: string): string {
-  const n = name ? shellQuote(name) : `"$(${nodeNameByIp(kubectl, host.ip)})"`;
-  return `name=${n}; if [ -n "$name" ]; then ${kubectl} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl} delete node "$name" --ignore-not-found; fi`;
+/** `name=` the Node of `host`: named by `name` when known, else found by its address. */
+const nodeNameVar = (kubectl: string, host: ClusterHost, name?: string) =>
+  `name=${name ? shellQuote(name) : `"$(${nodeNameByIp(kubectl, host.ip)})"`}`;
+
+/** Drains and deletes the Node of `host`, through `via`, before the host is reset. */
+export function removeNodeStep(
+  kubectl: string,
+  via: ClusterHost,
+  host: ClusterHost,
+  name?: string,
+): HostStep {
+  return {
+    host: via.ip,
+    id: `remove-node-${host.ip}`,
+    always: true,
+    description: `drain and delete node ${host.ip} through ${via.ip}`,
+    commands: [
+      `${nodeNameVar(kubectl, host, name)}; if [ -n "$name" ]; then ${kubectl} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl} delete node "$name" --ignore-not-found; fi`,
+    ],
+  };
+}
+
+/** Deletes the Node of `host` again, through `via`, once the host's reset has stopped its kubelet. */
+export function forgetNodeStep(
+  kubectl: string,
+  via: ClusterHost,
+  host: ClusterHost,
+  name?: string,
+): HostStep {
+  return {
+    host: via.ip,
+    id: `forget-node-${host.ip}`,
+    always: true,
+    description: `delete node ${host.ip} again through ${via.ip}, its kubelet gone`,
+    commands: [
+      `${nodeNameVar(kubectl, host, name)}; if [ -n "$name" ]; then ${kubectl} delete node "$name" --ignore-not-found; fi`,
+    ],
+  };
 }

@@ -262,7 +262,7 @@ esac; done`,
   assert.match(refused.out, /permission denied/);
 });
 
-test('deleting a master: Node and etcd member removed through a remaining master, balancers name the rest', async () => {
+test('deleting a master: Node and etcd member removed through a remaining master, the Node again after the reset, balancers name the rest', async () => {
   const before = await kubeadmCtx(3, 2);
   const gone = before.masters[1] as ClusterHost;
   const after = { ...before, masters: before.masters.filter((m) => m.ip !== gone.ip) };
@@ -271,6 +271,7 @@ test('deleting a master: Node and etcd member removed through a remaining master
     '10.0.0.1 remove-node-10.0.0.2',
     '10.0.0.1 remove-etcd-member-10.0.0.2',
     '10.0.0.2 reset',
+    '10.0.0.1 forget-node-10.0.0.2',
   ]);
   assert.ok(steps.every((s) => s.always));
   assert.match(
@@ -283,13 +284,19 @@ test('deleting a master: Node and etcd member removed through a remaining master
   assert.match(etcd, /-v u=https:\/\/10.0.0.2:2380/);
   assert.match(etcd, /member remove "\$id"/);
   assert.match(text(steps[2] as HostStep), /kubeadm reset -f/);
+  // the departing kubelet registers its Node again until the reset stops it
+  assert.match(text(steps[3] as HostStep), /name=m1; .* delete node "\$name" --ignore-not-found/);
   for (const node of after.nodes) {
     const conf = file(kubeadmRuntime.nodeBalancingSync(after, node), '/etc/berth/apiserver-lb.conf').content;
     assert.match(conf, /master 10.0.0.1\nmaster 10.0.0.3\n$/);
     assert.doesNotMatch(conf, /10.0.0.2/);
   }
   const workers = kubeadmRuntime.deleteNodes(after, [after.nodes[0] as ClusterHost]);
-  assert.deepEqual(ids(workers), ['10.0.0.1 remove-node-10.0.0.11', '10.0.0.11 reset']);
+  assert.deepEqual(ids(workers), [
+    '10.0.0.1 remove-node-10.0.0.11',
+    '10.0.0.11 reset',
+    '10.0.0.1 forget-node-10.0.0.11',
+  ]);
   assert.doesNotMatch(text(workers[0] as HostStep), /etcdctl/);
   assert.throws(() => kubeadmRuntime.deleteMasters({ ...before, masters: [] }, [gone]), /leaves no cluster/);
   validShell([...steps, ...workers]);

@@ -210,7 +210,16 @@ test('delete and reset produce valid shell that undoes everything', () => {
     /kubectl --cache-dir \/var\/lib\/berth\/c1\/kube-cache delete node "\$name"/,
   );
   assert.equal(del[1].host, '10.0.0.1');
+  // the departing kubelet registers its Node again until the reset stops it
+  assert.deepEqual(
+    del.map((s) => `${s.host} ${s.id}`),
+    ['10.0.0.2 remove-node-10.0.0.1', '10.0.0.1 reset', '10.0.0.2 forget-node-10.0.0.1'],
+  );
   const dn = k3sRuntime.deleteNodes(ctx(), ctx().nodes);
+  assert.deepEqual(
+    dn.slice(0, 3).map((s) => s.id),
+    [`remove-node-${ctx().nodes[0]?.ip}`, 'reset', `forget-node-${ctx().nodes[0]?.ip}`],
+  );
   assert.match(dn[0].commands?.[0] ?? '', /InternalIP/);
   const reset = k3sRuntime.reset(ctx(), ctx().masters[0]);
   const text = (reset.commands ?? []).join('\n');

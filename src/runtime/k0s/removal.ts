@@ -1,5 +1,5 @@
 import { shellQuote } from '../../util/shell.js';
-import { nodeNameByIp, removeNodeCommand } from '../remove-node.js';
+import { forgetNodeStep, removeNodeStep } from '../remove-node.js';
 import type { ClusterHost, HostStep } from '../types.js';
 import { k0sBin } from './host-paths.js';
 import { type K0sContext, kubectl, master0 } from './host-setup.js';
@@ -8,17 +8,7 @@ import { resetAction } from './reset.js';
 // Hosts leaving the cluster: the Node drained and deleted through a controller that stays; a departing
 // controller's etcd member removed through that controller with `k0s etcd leave --peer-address` (a stale
 // member counts against quorum), every departing one before any is reset; then `k0s stop` and `k0s reset`
-// on the host itself.
-
-function removeNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
-  return {
-    host: via.ip,
-    id: `remove-node-${host.ip}`,
-    always: true,
-    description: `drain and delete node ${host.ip} through ${via.ip}`,
-    commands: [removeNodeCommand(kubectl(ctx), host, host.hostname)],
-  };
-}
+// on the host itself, and the Node deleted again.
 
 /**
  * The departing controllers' etcd members removed through `via`, in whatever order etcd accepts: it refuses
@@ -51,30 +41,18 @@ if [ -n "$pending" ]; then echo "${via.ip}: etcd did not let $pending leave; see
   };
 }
 
-/**
- * The Node deleted once more after its host was reset: a departing host's kubelet keeps running until
- * then, and registers the Node again when it sees it deleted (a worker's between the drain and its reset,
- * a controller's while the other controllers leave etcd).
- */
-function forgetNodeStep(ctx: K0sContext, via: ClusterHost, host: ClusterHost): HostStep {
-  const k = kubectl(ctx);
-  const name = host.hostname ? shellQuote(host.hostname) : `"$(${nodeNameByIp(k, host.ip)})"`;
-  return {
-    host: via.ip,
-    id: `forget-node-${host.ip}`,
-    always: true,
-    description: `delete node ${host.ip} again through ${via.ip}, its kubelet gone`,
-    commands: [`name=${name}; if [ -n "$name" ]; then ${k} delete node "$name" --ignore-not-found; fi`],
-  };
-}
-
 function resetStep(ctx: K0sContext, host: ClusterHost): HostStep {
   return { host: host.ip, id: 'reset', always: true, ...resetAction(ctx) };
 }
 
 export function deleteWorkerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
   const via = master0(ctx);
-  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h), forgetNodeStep(ctx, via, h)]);
+  const k = kubectl(ctx);
+  return hosts.flatMap((h) => [
+    removeNodeStep(k, via, h, h.hostname),
+    resetStep(ctx, h),
+    forgetNodeStep(k, via, h, h.hostname),
+  ]);
 }
 
 export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): HostStep[] {
@@ -82,10 +60,12 @@ export function deleteControllerSteps(ctx: K0sContext, hosts: ClusterHost[]): Ho
   const leaving = new Set(hosts.map((h) => h.ip));
   const via = ctx.masters.find((m) => !leaving.has(m.ip));
   if (!via) throw new Error('deleting every controller leaves no cluster to remove them from');
+  const k = kubectl(ctx);
   return [
-    ...hosts.map((h) => removeNodeStep(ctx, via, h)),
+    ...hosts.map((h) => removeNodeStep(k, via, h, h.hostname)),
     leaveEtcdStep(via, hosts),
     ...hosts.map((h) => resetStep(ctx, h)),
-    ...hosts.map((h) => forgetNodeStep(ctx, via, h)),
+    // a controller's kubelet registers its Node again while the other controllers leave etcd
+    ...hosts.map((h) => forgetNodeStep(k, via, h, h.hostname)),
   ];
 }

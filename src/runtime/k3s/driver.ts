@@ -15,7 +15,7 @@ import { InputError } from '../../util/errors.js';
 import { shellQuote } from '../../util/shell.js';
 import { compareMinor } from '../kube-version.js';
 import { masterKubeconfig } from '../kubeconfig-server.js';
-import { removeNodeCommand } from '../remove-node.js';
+import { forgetNodeStep, removeNodeStep } from '../remove-node.js';
 import type { ClusterHost, HostStep, Runtime, RuntimeContext, RuntimeDefaults } from '../types.js';
 import { k3sConfigYaml } from './config.js';
 import { k3sRegistriesYaml } from './registries.js';
@@ -257,16 +257,6 @@ function kubectl(ctx: K3sContext): string {
   return `${bin} kubectl --cache-dir ${shellQuote(`${clusterDir}/kube-cache`)}`;
 }
 
-function deleteNodeStep(ctx: K3sContext, via: ClusterHost, host: ClusterHost): HostStep {
-  return {
-    host: via.ip,
-    id: `remove-node-${host.ip}`,
-    always: true,
-    description: `remove node ${host.ip} from the cluster`,
-    commands: [removeNodeCommand(kubectl(ctx), host, host.hostname)],
-  };
-}
-
 function resetAction(ctx: K3sContext): HostAction {
   const lb = resetBalancer(ctx.vip);
   return {
@@ -316,15 +306,17 @@ export const k3sRuntime: Runtime<K3sState> = {
     const leaving = new Set(hosts.map((h) => h.ip));
     const stays = ctx.masters.find((m) => !leaving.has(m.ip));
     return hosts.flatMap((h) => [
-      ...(stays ? [deleteNodeStep(ctx, stays, h)] : []),
+      ...(stays ? [removeNodeStep(kubectl(ctx), stays, h, h.hostname)] : []),
       { host: h.ip, id: 'reset', always: true, ...resetAction(ctx) },
+      ...(stays ? [forgetNodeStep(kubectl(ctx), stays, h, h.hostname)] : []),
     ]);
   },
   deleteNodes(ctx, hosts) {
     const via = master0(ctx);
     return hosts.flatMap((h) => [
-      deleteNodeStep(ctx, via, h),
+      removeNodeStep(kubectl(ctx), via, h, h.hostname),
       { host: h.ip, id: 'reset', always: true, ...resetAction(ctx) },
+      forgetNodeStep(kubectl(ctx), via, h, h.hostname),
     ]);
   },
   reset(ctx) {

@@ -1,5 +1,5 @@
 import { shellQuote } from '../../util/shell.js';
-import { removeNodeCommand } from '../remove-node.js';
+import { forgetNodeStep, removeNodeStep } from '../remove-node.js';
 import type { ClusterHost, HostStep } from '../types.js';
 import { nodeName } from './config/index.js';
 import { type KubeadmContext, master0 } from './control-plane.js';
@@ -9,17 +9,7 @@ import { resetAction } from './reset.js';
 
 // Hosts leaving the cluster: the Node drained and deleted through a master that stays; a departing master's
 // etcd member removed through that master's etcd as well (a stale member counts against quorum, so two
-// masters left of three would stop at the next failure); then the host reset.
-
-function removeNodeStep(ctx: KubeadmContext, via: ClusterHost, host: ClusterHost): HostStep {
-  return {
-    host: via.ip,
-    id: `remove-node-${host.ip}`,
-    always: true,
-    description: `drain and delete node ${host.ip} through ${via.ip}`,
-    commands: [removeNodeCommand(kubectlCommand(clusterDirOf(ctx.rootfsDir)), host, nodeName(host))],
-  };
-}
+// masters left of three would stop at the next failure); then the host reset and the Node deleted again.
 
 /** The etcdctl berth uses on a master: the host's own, else one the image carries. */
 function findEtcdctl(rootfsDir: string, via: string): string {
@@ -67,16 +57,23 @@ function resetStep(ctx: KubeadmContext, host: ClusterHost): HostStep {
 
 export function deleteWorkerSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {
   const via = master0(ctx);
-  return hosts.flatMap((h) => [removeNodeStep(ctx, via, h), resetStep(ctx, h)]);
+  const k = kubectlCommand(clusterDirOf(ctx.rootfsDir));
+  return hosts.flatMap((h) => [
+    removeNodeStep(k, via, h, nodeName(h)),
+    resetStep(ctx, h),
+    forgetNodeStep(k, via, h, nodeName(h)),
+  ]);
 }
 
 export function deleteMasterSteps(ctx: KubeadmContext, hosts: ClusterHost[]): HostStep[] {
   const leaving = new Set(hosts.map((h) => h.ip));
   const via = ctx.masters.find((m) => !leaving.has(m.ip));
   if (!via) throw new Error('deleting every master leaves no cluster to remove them from');
+  const k = kubectlCommand(clusterDirOf(ctx.rootfsDir));
   return hosts.flatMap((h) => [
-    removeNodeStep(ctx, via, h),
+    removeNodeStep(k, via, h, nodeName(h)),
     removeEtcdMemberStep(ctx, via, h),
     resetStep(ctx, h),
+    forgetNodeStep(k, via, h, nodeName(h)),
   ]);
 }

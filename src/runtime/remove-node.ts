@@ -12,42 +12,48 @@ export function nodeNameByIp(kubectl: string, ip: string): string {
   return `${kubectl} get nodes -o jsonpath=${shellQuote(jsonpath)} | awk -v ip=${shellQuote(ip)} '$2 == ip { print $1 }'`;
 }
 
-/** `name=` the Node of `host`: named by `name` when known, else found by its address. */
-const nodeNameVar = (kubectl: string, host: ClusterHost, name?: string) =>
-  `name=${name ? shellQuote(name) : `"$(${nodeNameByIp(kubectl, host.ip)})"`}`;
+/** A step on `via` that runs `onNode` (shell using "$name") when `host` has a Node. */
+function nodeStep(
+  kubectl: string,
+  via: ClusterHost,
+  host: ClusterHost,
+  name: string | undefined,
+  step: { id: string; description: string; onNode: string },
+): HostStep {
+  const n = name ? shellQuote(name) : `"$(${nodeNameByIp(kubectl, host.ip)})"`;
+  return {
+    host: via.ip,
+    id: step.id,
+    always: true,
+    description: step.description,
+    commands: [`name=${n}; if [ -n "$name" ]; then ${step.onNode}; fi`],
+  };
+}
 
-/** Drains and deletes the Node of `host`, through `via`, before the host is reset. */
+/** Drains and deletes the Node of `host` (named by `name`, else found by its address) before its reset. */
 export function removeNodeStep(
   kubectl: string,
   via: ClusterHost,
   host: ClusterHost,
   name?: string,
 ): HostStep {
-  return {
-    host: via.ip,
+  return nodeStep(kubectl, via, host, name, {
     id: `remove-node-${host.ip}`,
-    always: true,
     description: `drain and delete node ${host.ip} through ${via.ip}`,
-    commands: [
-      `${nodeNameVar(kubectl, host, name)}; if [ -n "$name" ]; then ${kubectl} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl} delete node "$name" --ignore-not-found; fi`,
-    ],
-  };
+    onNode: `${kubectl} drain "$name" --ignore-daemonsets --delete-emptydir-data --force --timeout=120s || :; ${kubectl} delete node "$name" --ignore-not-found`,
+  });
 }
 
-/** Deletes the Node of `host` again, through `via`, once the host's reset has stopped its kubelet. */
+/** Deletes the Node of `host` again once the host's reset has stopped its kubelet. */
 export function forgetNodeStep(
   kubectl: string,
   via: ClusterHost,
   host: ClusterHost,
   name?: string,
 ): HostStep {
-  return {
-    host: via.ip,
+  return nodeStep(kubectl, via, host, name, {
     id: `forget-node-${host.ip}`,
-    always: true,
     description: `delete node ${host.ip} again through ${via.ip}, its kubelet gone`,
-    commands: [
-      `${nodeNameVar(kubectl, host, name)}; if [ -n "$name" ]; then ${kubectl} delete node "$name" --ignore-not-found; fi`,
-    ],
-  };
+    onNode: `${kubectl} delete node "$name" --ignore-not-found`,
+  });
 }
